@@ -1,0 +1,34 @@
+// Where things live in a core's memory. Every user of a core (the scanners of all connections, the
+// mask/UTF-8 helpers) shares one layout; each call copies its own small state in and out, so the
+// memory holds nothing between calls and many connections can share one instance.
+import type { CoreBackend } from "./backend.js";
+import { ENTRY_SIZE, STATE_SIZE } from "./layout.js";
+
+/** Frame-table entries per scan call; the scanner stops when full and is called again. */
+export const TABLE_CAPACITY = 1024;
+/** Bytes handed to one core call: bounds the memory a core ever grows to, whatever the input. */
+export const SLICE = 256 * 1024;
+/** Room for bytes a scan leaves behind: an incomplete header (≤ 14) or control frame (≤ 139). */
+export const TAIL_ROOM = 256;
+
+export interface Arena {
+  statePtr: number;
+  tablePtr: number;
+  inputPtr: number;
+  size: number;
+}
+
+const arenas = new WeakMap<CoreBackend, Arena>();
+
+export function arenaOf(b: CoreBackend): Arena {
+  let a = arenas.get(b);
+  if (!a) {
+    const statePtr = b.heapBase;
+    const tablePtr = statePtr + STATE_SIZE;
+    const inputPtr = tablePtr + TABLE_CAPACITY * ENTRY_SIZE;
+    a = { statePtr, tablePtr, inputPtr, size: inputPtr + TAIL_ROOM + SLICE };
+    b.ensureMemory(a.size);
+    arenas.set(b, a);
+  }
+  return a;
+}

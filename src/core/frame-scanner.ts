@@ -1,0 +1,114 @@
+// FrameScanner: feeds received bytes through the core's batched scan and hands each frame piece
+// to a sink. One core call per slice of input (not per frame); the sink walks the table.
+import { core } from "./select.js";
+import type { CoreBackend } from "./backend.js";
+import { arenaOf, SLICE, TABLE_CAPACITY, TAIL_ROOM } from "./arena.js";
+import * as L from "./layout.js";
+import { ScanError } from "./layout.js";
+
+export interface FrameScannerOptions {
+  /** "server": peers' frames must be masked; "client": they must not be. */
+  role: "server" | "client";
+  /** Largest accepted frame payload (≤ 2^32 - 1). */
+  maxFrameSize: number;
+  /** Largest accepted message, fragments added up (≤ 2^32 - 1). */
+  maxMessageSize: number;
+  /** Whether RSV1 may be set (permessage-deflate negotiated). */
+  rsv1Allowed?: boolean;
+}
+
+/**
+ * Receives each frame piece. `bytes[ptr, ptr+len)` is the unmasked payload piece, valid only
+ * during the call (it is core memory: copy or decode it, and do not call into the library).
+ * `info` holds the opcode (info & 0x0f) and the F_* flags of src/core/layout.ts.
+ */
+export interface FrameSink {
+  onPiece(info: number, bytes: Uint8Array, ptr: number, len: number, frameLen: number): void;
+}
+
+const U32_MAX = 0xffffffff;
+
+export class FrameScanner {
+  private readonly backend: CoreBackend;
+  private readonly state = new Int32Array(L.STATE_FIELDS);
+  private readonly tail = new Uint8Array(TAIL_ROOM);
+  private tailLen = 0;
+
+  constructor(options: FrameScannerOptions) {
+    this.backend = core();
+    arenaOf(this.backend);
+    const s = this.state;
+    s[L.S_CONFIG] = (options.role === "server" ? L.CONFIG_PEER_MASKS : 0) | (options.rsv1Allowed ? L.CONFIG_RSV1_ALLOWED : 0);
+    s[L.S_MAX_FRAME] = Math.min(options.maxFrameSize, U32_MAX) >>> 0;
+    s[L.S_MAX_MESSAGE] = Math.min(options.maxMessageSize, U32_MAX) >>> 0;
+  }
+
+  /** Whether a data frame's payload is partly received (bytes of it are still to come). */
+  get midFrame(): boolean {
+    return this.state[L.S_PHASE] === 1 || this.tailLen > 0;
+  }
+
+  /** Whether a fragmented message is in progress. */
+  get midMessage(): boolean {
+    return this.state[L.S_MSG_OPCODE] !== 0;
+  }
+
+  setRsv1Allowed(allowed: boolean): void {
+    const s = this.state;
+    s[L.S_CONFIG] = (s[L.S_CONFIG]! & ~L.CONFIG_RSV1_ALLOWED) | (allowed ? L.CONFIG_RSV1_ALLOWED : 0);
+  }
+
+  /**
+   * Scans `chunk`, calling `sink.onPiece` for each frame piece in order. Returns the first rule
+   * violation (pieces before it were delivered), or ScanError.None.
+   */
+  push(chunk: Uint8Array, sink: FrameSink): ScanError {
+    const b = this.backend;
+    const { statePtr, tablePtr, inputPtr, size } = arenaOf(b);
+    const s = this.state;
+    const base = statePtr >> 2;
+    for (let off = 0; off < chunk.length; ) {
+      const n = Math.min(SLICE, chunk.length - off);
+      b.ensureMemory(size);
+      let mem = b.bytes;
+      let words = b.words;
+      const tailLen = this.tailLen;
+      if (tailLen > 0) mem.set(this.tail.subarray(0, tailLen), inputPtr);
+      mem.set(n === chunk.length ? chunk : chunk.subarray(off, off + n), inputPtr + tailLen);
+      words.set(s, base);
+      let inPtr = inputPtr;
+      let inLen = tailLen + n;
+      for (;;) {
+        b.scan(inPtr, inLen, tablePtr, TABLE_CAPACITY, statePtr);
+        mem = b.bytes;
+        words = b.words;
+        const count = words[base + L.S_COUNT]!;
+        let e = tablePtr >> 2;
+        for (let i = 0; i < count; i++, e += L.ENTRY_FIELDS) {
+          sink.onPiece(words[e + L.E_INFO]!, mem, words[e + L.E_PTR]!, words[e + L.E_LEN]!, words[e + L.E_FRAME_LEN]! >>> 0);
+        }
+        const consumed = words[base + L.S_CONSUMED]!;
+        inPtr += consumed;
+        inLen -= consumed;
+        const err = words[base + L.S_ERROR]!;
+        if (err !== ScanError.None) {
+          this.saveState(words, base);
+          this.tailLen = 0;
+          return err;
+        }
+        if (count < TABLE_CAPACITY) break;
+      }
+      this.saveState(words, base);
+      // What is left is at most an incomplete header or control frame (< TAIL_ROOM bytes).
+      this.tail.set(mem.subarray(inPtr, inPtr + inLen));
+      this.tailLen = inLen;
+      off += n;
+    }
+    return ScanError.None;
+  }
+
+  private saveState(words: Int32Array, base: number): void {
+    const s = this.state;
+    for (let i = L.S_PHASE; i < L.PERSISTENT_FIELDS; i++) s[i] = words[base + i]!;
+  }
+}

@@ -1,0 +1,80 @@
+// Loads the inlined WASM core. Synchronous compilation works in Node, Deno, Bun, workers and
+// ES-module service workers; a browser main thread refuses it for modules over 4 KB, so an async
+// path (`loadWasmBackendAsync`) is offered too.
+import type { CoreBackend } from "./backend.js";
+import { WASM_BASE64 } from "./wasm-binary.generated.js";
+
+interface CoreExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  maskInPlace(ptr: number, len: number, key: number, keyOffset: number): void;
+  utf8Validate(ptr: number, len: number, state: number, masked: number, key: number, keyOffset: number): number;
+  scan(inPtr: number, inLen: number, tablePtr: number, tableCap: number, statePtr: number): void;
+}
+
+const PAGE = 65536;
+
+function decodeBase64(b64: string): Uint8Array {
+  const B = (globalThis as { Buffer?: { from(s: string, e: string): Uint8Array } }).Buffer;
+  if (B) return new Uint8Array(B.from(b64, "base64"));
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export function wasmBytes(): Uint8Array {
+  return decodeBase64(WASM_BASE64);
+}
+
+class WasmBackend implements CoreBackend {
+  readonly name = "wasm-simd" as const;
+  readonly heapBase: number;
+  bytes: Uint8Array;
+  words: Int32Array;
+  private readonly memory: WebAssembly.Memory;
+  readonly maskInPlace: CoreExports["maskInPlace"];
+  readonly scan: CoreExports["scan"];
+  private readonly validate: CoreExports["utf8Validate"];
+
+  constructor(instance: WebAssembly.Instance) {
+    const x = instance.exports as unknown as CoreExports;
+    this.memory = x.memory;
+    this.heapBase = (x.heapBase() + 15) & ~15;
+    this.maskInPlace = x.maskInPlace;
+    this.scan = x.scan;
+    this.validate = x.utf8Validate;
+    this.bytes = new Uint8Array(this.memory.buffer);
+    this.words = new Int32Array(this.memory.buffer);
+  }
+
+  ensureMemory(size: number): void {
+    if (size <= this.memory.buffer.byteLength) {
+      // Another user of this instance may have grown it: re-derive stale views.
+      if (this.bytes.buffer !== this.memory.buffer) this.refreshViews();
+      return;
+    }
+    this.memory.grow(Math.ceil((size - this.memory.buffer.byteLength) / PAGE));
+    this.refreshViews();
+  }
+
+  private refreshViews(): void {
+    this.bytes = new Uint8Array(this.memory.buffer);
+    this.words = new Int32Array(this.memory.buffer);
+  }
+
+  utf8Validate(ptr: number, len: number, state: number, masked: boolean, key: number, keyOffset: number): number {
+    return this.validate(ptr, len, state, masked ? 1 : 0, key, keyOffset);
+  }
+}
+
+/** Compiles and instantiates synchronously. Throws where the platform forbids that. */
+export function loadWasmBackendSync(): CoreBackend {
+  const module = new WebAssembly.Module(wasmBytes() as BufferSource);
+  return new WasmBackend(new WebAssembly.Instance(module, {}));
+}
+
+export async function loadWasmBackendAsync(): Promise<CoreBackend> {
+  const { instance } = await WebAssembly.instantiate(wasmBytes() as BufferSource, {});
+  return new WasmBackend(instance);
+}
