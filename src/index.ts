@@ -4,3 +4,13 @@ export { FrameScanner, type FrameScannerOptions, type FrameSink } from "./core/f
 export { init, backendInfo, useBackend, NotInitializedError } from "./core/select.js";
 export type { BackendName } from "./core/backend.js";
 export { ScanError } from "./core/layout.js";
+export { Connection, type ConnectionOptions, type MessageCodec } from "./protocol/connection.js";
+export type { ConnectionEvent, ReadyState, Clock } from "./protocol/events.js";
+export { CloseCode, isValidWireCloseCode } from "./protocol/close-codes.js";
+export { Opcode } from "./protocol/opcodes.js";
+export { DEFAULT_LIMITS } from "./protocol/limits.js";
+export {
+  WebSocketError, ProtocolError, InvalidPayloadError, MessageTooBigError, HandshakeError, TimeoutError, InvalidStateError,
+} from "./protocol/errors.js";
+export type { UpgradeRequest, AcceptOptions } from "./protocol/handshake/server.js";
+export { acceptKey } from "./protocol/handshake/accept.js";

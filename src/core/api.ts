@@ -54,7 +54,8 @@ function validateIn(b: CoreBackend, bytes: Uint8Array, state: number): number {
   return state;
 }
 
-function validateJs(bytes: Uint8Array, state: number): number {
+/** The pure-JS DFA: safe to call while a frame table is being walked (it never touches core memory). */
+export function validateJs(bytes: Uint8Array, state: number): number {
   for (let i = 0; i < bytes.length; i++) {
     state = utf8Step(state, bytes[i]!);
     if (state < 0) return -1 - i;

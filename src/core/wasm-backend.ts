@@ -15,7 +15,7 @@ interface CoreExports {
 const PAGE = 65536;
 
 function decodeBase64(b64: string): Uint8Array {
-  const B = (globalThis as { Buffer?: { from(s: string, e: string): Uint8Array } }).Buffer;
+  const B = (globalThis as unknown as { Buffer?: { from(s: string, e: string): Uint8Array } }).Buffer;
   if (B) return new Uint8Array(B.from(b64, "base64"));
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);

@@ -1,0 +1,32 @@
+// connect(): a client WebSocket over node:net (ws://) or node:tls (wss://).
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { Connection, type ConnectionOptions } from "../../protocol/connection.js";
+import type { ClientRequestOptions } from "../../protocol/handshake/client.js";
+import { WebSocket } from "./websocket.js";
+
+export interface ClientOptions extends ConnectionOptions, ClientRequestOptions {
+  /** TLS options for wss:// (ca, rejectUnauthorized, servername, ...). */
+  tls?: tls.ConnectionOptions;
+}
+
+const binaryAsBuffer = (s: Uint8Array, a: number, b: number) => {
+  const out = Buffer.allocUnsafe(b - a);
+  out.set(s.subarray(a, b));
+  return out;
+};
+
+/** Opens a WebSocket to `url`; listen for 'open' (or 'error' then 'close'). */
+export function connect(url: string | URL, options: ClientOptions = {}): WebSocket {
+  const u = typeof url === "string" ? new URL(url) : url;
+  const conn = Connection.client(u, { createBinary: binaryAsBuffer, ...options });
+  const secure = u.protocol === "wss:";
+  const port = Number(u.port) || (secure ? 443 : 80);
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  const socket = secure
+    ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...options.tls })
+    : net.connect({ host, port, noDelay: true });
+  const ws = new WebSocket(socket, conn);
+  socket.once(secure ? "secureConnect" : "connect", () => ws.driver.pump());
+  return ws;
+}

@@ -1,0 +1,85 @@
+// Typed errors. Each carries a stable string `code` and the close code the RFC asks us to send.
+import { ScanError } from "../core/layout.js";
+import { CloseCode } from "./close-codes.js";
+
+export class WebSocketError extends Error {
+  constructor(
+    message: string,
+    /** Stable identifier, e.g. "WS_ERR_INVALID_UTF8". */
+    readonly code: string,
+    /** The close code sent to the peer when this error fails the connection. */
+    readonly closeCode: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The peer broke a framing or protocol rule (1002). */
+export class ProtocolError extends WebSocketError {
+  constructor(message: string, code = "WS_ERR_PROTOCOL") {
+    super(message, code, CloseCode.ProtocolError);
+  }
+}
+
+/** A text message or close reason was not valid UTF-8 (1007); also corrupt compressed data. */
+export class InvalidPayloadError extends WebSocketError {
+  constructor(message: string, code = "WS_ERR_INVALID_UTF8") {
+    super(message, code, CloseCode.InvalidPayload);
+  }
+}
+
+/** A frame or message exceeded a configured limit (1009). */
+export class MessageTooBigError extends WebSocketError {
+  constructor(message: string, code = "WS_ERR_MESSAGE_TOO_BIG") {
+    super(message, code, CloseCode.MessageTooBig);
+  }
+}
+
+/** The opening handshake failed; `status` is the HTTP status sent or received. */
+export class HandshakeError extends WebSocketError {
+  constructor(
+    message: string,
+    readonly status: number,
+    code = "WS_ERR_HANDSHAKE",
+    /** Extra response headers the server should send with the rejection. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message, code, CloseCode.ProtocolError);
+  }
+}
+
+/** The peer did not answer in time (a close, a pong, the handshake). */
+export class TimeoutError extends WebSocketError {
+  constructor(message: string, code = "WS_ERR_TIMEOUT") {
+    super(message, code, CloseCode.Abnormal);
+  }
+}
+
+/** An operation needs an OPEN connection. */
+export class InvalidStateError extends WebSocketError {
+  constructor(message: string) {
+    super(message, "WS_ERR_INVALID_STATE", CloseCode.InternalError);
+  }
+}
+
+const scanErrors: Record<number, () => WebSocketError> = {
+  [ScanError.ReservedBits]: () => new ProtocolError("reserved bits set without a negotiated extension", "WS_ERR_UNEXPECTED_RSV"),
+  [ScanError.ReservedOpcode]: () => new ProtocolError("reserved opcode", "WS_ERR_INVALID_OPCODE"),
+  [ScanError.ControlFragmented]: () => new ProtocolError("fragmented control frame", "WS_ERR_EXPECTED_FIN"),
+  [ScanError.ControlTooLong]: () => new ProtocolError("control frame payload over 125 bytes", "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH"),
+  [ScanError.UnexpectedContinuation]: () => new ProtocolError("continuation frame without a message to continue", "WS_ERR_INVALID_OPCODE"),
+  [ScanError.ExpectedContinuation]: () => new ProtocolError("new data frame inside a fragmented message", "WS_ERR_INVALID_OPCODE"),
+  [ScanError.LengthHighBit]: () => new ProtocolError("64-bit payload length with the high bit set", "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH"),
+  [ScanError.MaskRequired]: () => new ProtocolError("client frame not masked", "WS_ERR_EXPECTED_MASK"),
+  [ScanError.MaskForbidden]: () => new ProtocolError("server frame masked", "WS_ERR_UNEXPECTED_MASK"),
+  [ScanError.FrameTooBig]: () => new MessageTooBigError("frame payload over the size limit", "WS_ERR_FRAME_TOO_BIG"),
+  [ScanError.MessageTooBig]: () => new MessageTooBigError("message over the size limit"),
+  [ScanError.InvalidUtf8]: () => new InvalidPayloadError("text message is not valid UTF-8"),
+};
+
+/** The exception for a rule the frame scanner reported. */
+export function scanErrorToException(kind: ScanError): WebSocketError {
+  const make = scanErrors[kind];
+  return make ? make() : new ProtocolError(`frame rejected (${kind})`);
+}

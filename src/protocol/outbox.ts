@@ -1,0 +1,144 @@
+// Frame encoder and outgoing byte queue. Small frames are written straight into a slab (header
+// and payload side by side, strings encoded in place), so a burst of replies leaves as one chunk.
+// Large payloads from a server are queued as they are, behind their header: never copied.
+import { mask } from "../core/api.js";
+import { encoder, utf8Length } from "../core/text.js";
+import { writeMaskKey } from "./mask-keys.js";
+
+const SLAB = 64 * 1024;
+/** Payloads up to this size are copied into the slab; larger ones travel as their own chunk. */
+const INLINE_MAX = 16 * 1024;
+/** Strings up to this many UTF-16 units are encoded straight into the slab. */
+const INLINE_STRING_MAX = 8 * 1024;
+const MAX_HEADER = 14;
+
+export class Outbox {
+  private slab = new Uint8Array(SLAB);
+  /** Start of the bytes not yet taken, and end of the bytes written. */
+  private from = 0;
+  private pos = 0;
+  private chunks: Uint8Array[] = [];
+  private queued = 0;
+
+  constructor(private readonly masking: boolean) {}
+
+  /** Bytes waiting to be taken. */
+  get pending(): number {
+    return this.queued + (this.pos - this.from);
+  }
+
+  /** Everything written so far, in order, as few chunks as possible. The caller owns them. */
+  take(): Uint8Array[] {
+    this.sealSlab();
+    const out = this.chunks;
+    this.chunks = [];
+    this.queued = 0;
+    return out;
+  }
+
+  /** Writes raw bytes (the handshake head). */
+  writeRaw(bytes: Uint8Array): void {
+    this.sealSlab();
+    this.chunks.push(bytes);
+    this.queued += bytes.length;
+  }
+
+  /** Encodes one frame. A string payload is sent as its UTF-8 bytes. */
+  writeFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array | string): void {
+    const b0 = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
+    if (typeof payload === "string") {
+      if (payload.length <= INLINE_STRING_MAX) return this.writeStringInline(b0, payload);
+      payload = encoder.encode(payload);
+      return this.writeLarge(b0, payload, true);
+    }
+    if (payload.length <= INLINE_MAX) return this.writeBytesInline(b0, payload);
+    this.writeLarge(b0, payload, false);
+  }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.slab.length) return;
+    this.sealSlab();
+    this.slab = new Uint8Array(Math.max(SLAB, n));
+    this.from = this.pos = 0;
+  }
+
+  /** Moves the written part of the slab to the chunk list; the slab is never rewritten there. */
+  private sealSlab(): void {
+    if (this.pos > this.from) {
+      this.chunks.push(this.slab.subarray(this.from, this.pos));
+      this.queued += this.pos - this.from;
+      this.from = this.pos;
+    }
+  }
+
+  private writeHeader(at: number, b0: number, len: number): number {
+    const s = this.slab;
+    s[at] = b0;
+    const m = this.masking ? 0x80 : 0;
+    if (len <= 125) {
+      s[at + 1] = m | len;
+      at += 2;
+    } else if (len <= 0xffff) {
+      s[at + 1] = m | 126;
+      s[at + 2] = len >>> 8;
+      s[at + 3] = len & 0xff;
+      at += 4;
+    } else {
+      s[at + 1] = m | 127;
+      s[at + 2] = 0;
+      s[at + 3] = 0;
+      const hi = Math.floor(len / 0x100000000);
+      s[at + 4] = (hi >>> 8) & 0xff;
+      s[at + 5] = hi & 0xff;
+      s[at + 6] = (len >>> 24) & 0xff;
+      s[at + 7] = (len >>> 16) & 0xff;
+      s[at + 8] = (len >>> 8) & 0xff;
+      s[at + 9] = len & 0xff;
+      at += 10;
+    }
+    if (this.masking) {
+      writeMaskKey(s, at);
+      at += 4;
+    }
+    return at;
+  }
+
+  private maskPayload(keyAt: number, start: number, len: number): void {
+    if (len > 0) mask(this.slab.subarray(start, start + len), this.slab.subarray(keyAt, keyAt + 4));
+  }
+
+  private writeBytesInline(b0: number, payload: Uint8Array): void {
+    this.reserve(MAX_HEADER + payload.length);
+    const start = this.writeHeader(this.pos, b0, payload.length);
+    this.slab.set(payload, start);
+    if (this.masking) this.maskPayload(start - 4, start, payload.length);
+    this.pos = start + payload.length;
+  }
+
+  private writeStringInline(b0: number, text: string): void {
+    // Short strings fit a 2-byte length (3 bytes per UTF-16 unit at most); others are measured.
+    const len = text.length <= 41 ? -1 : utf8Length(text);
+    this.reserve(MAX_HEADER + (len < 0 ? 123 : len));
+    const headerLen = (len < 0 ? 2 : len <= 125 ? 2 : len <= 0xffff ? 4 : 10) + (this.masking ? 4 : 0);
+    const start = this.pos + headerLen;
+    const written = encoder.encodeInto(text, this.slab.subarray(start)).written;
+    this.writeHeader(this.pos, b0, written);
+    if (this.masking) this.maskPayload(start - 4, start, written);
+    this.pos = start + written;
+  }
+
+  private writeLarge(b0: number, payload: Uint8Array, owned: boolean): void {
+    this.reserve(MAX_HEADER);
+    const start = this.writeHeader(this.pos, b0, payload.length);
+    if (this.masking) {
+      // The caller's bytes stay untouched: mask a copy (unless we made the bytes ourselves).
+      const body = owned ? payload : payload.slice();
+      mask(body, this.slab.subarray(start - 4, start));
+      payload = body;
+    }
+    this.pos = start;
+    this.sealSlab();
+    this.chunks.push(payload);
+    this.queued += payload.length;
+  }
+}
