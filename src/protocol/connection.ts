@@ -72,8 +72,7 @@ export class Connection implements FrameSink {
   state: ReadyState = "connecting";
   protocol = "";
   extensions = "";
-  /** True once the adapter should close the transport (after writing what is pending). */
-  transportShouldClose = false;
+  private shouldClose = false;
   /** The close code and reason that ended (or are ending) the connection. */
   closeCode: number = CloseCode.Abnormal;
   closeReason = "";
@@ -195,7 +194,7 @@ export class Connection implements FrameSink {
     this.pendingRequest = undefined;
     this.outbox.writeRaw(rejectResponse(status, headers));
     this.finish(CloseCode.Abnormal, "", false);
-    this.transportShouldClose = true;
+    this.shouldClose = true;
   }
 
   private becomeOpen(protocol: string, extensions: string): void {
@@ -268,14 +267,14 @@ export class Connection implements FrameSink {
     if (this.role === "server" && err instanceof HandshakeError) this.outbox.writeRaw(rejectResponse(err.status, err.headers));
     this.events.push({ type: "error", error: err });
     this.finish(CloseCode.Abnormal, "", false);
-    this.transportShouldClose = true;
+    this.shouldClose = true;
   }
 
   // ---- Receiving ---------------------------------------------------------------------------
 
   /** Feeds bytes received from the transport. */
   receive(bytes: Uint8Array): void {
-    if (this.closed || this.transportShouldClose) return;
+    if (this.closed || this.shouldClose) return;
     this.lastReceived = this.clock.now();
     this.pingSentAt = 0;
     if (this.state === "connecting") return this.receiveHandshake(bytes);
@@ -303,10 +302,37 @@ export class Connection implements FrameSink {
           break;
         }
       } else if (ev.type === "closing") {
-        this.onCloseFrame(ev.code, ev.reason);
+        this.pendingPeerClose = ev;
       }
     }
-    if (this.failure) this.fail(this.failure);
+    if (this.failure) {
+      this.pendingFailure = this.failure;
+      this.failure = undefined;
+      this.events.push({ type: "error", error: this.pendingFailure });
+    }
+  }
+
+  /**
+   * What received bytes decided (a failure, the peer's close) takes effect here, when the adapter
+   * next takes outgoing bytes: replies the application sends to the messages delivered before it
+   * still go out, ahead of our close frame.
+   */
+  private settle(): void {
+    const failure = this.pendingFailure;
+    const peerClose = this.pendingPeerClose;
+    this.pendingFailure = undefined;
+    this.pendingPeerClose = undefined;
+    if (failure) this.applyFailure(failure);
+    else if (peerClose) this.onCloseFrame(peerClose.code, peerClose.reason);
+  }
+
+  private pendingFailure: WebSocketError | undefined;
+  private pendingPeerClose: { code: number; reason: string } | undefined;
+
+  /** True once the adapter should close the transport (after writing what is pending). */
+  get transportShouldClose(): boolean {
+    this.settle();
+    return this.shouldClose;
   }
 
   /** FrameSink: called by the scanner for each frame piece, in order. No core calls in here. */
@@ -423,17 +449,20 @@ export class Connection implements FrameSink {
     }
     this.state = "closing";
     // The server closes the TCP connection first; a client waits for it, within the close timeout.
-    if (this.role === "server") this.transportShouldClose = true;
+    if (this.role === "server") this.shouldClose = true;
     else this.closeDeadline = this.clock.now() + this.opts.closeTimeout;
   }
 
   /** Fails the connection (RFC 6455 §7.1.7): send the error's close code, then close. */
   private fail(err: WebSocketError): void {
-    this.failure = undefined;
     this.events.push({ type: "error", error: err });
+    this.applyFailure(err);
+  }
+
+  private applyFailure(err: WebSocketError): void {
     if (this.state === "connecting") {
       this.finish(CloseCode.Abnormal, "", false);
-      this.transportShouldClose = true;
+      this.shouldClose = true;
       return;
     }
     if (!this.closeSent && this.state === "open") {
@@ -442,7 +471,7 @@ export class Connection implements FrameSink {
       this.writeClose(err.closeCode, "");
     }
     this.state = "closing";
-    this.transportShouldClose = true;
+    this.shouldClose = true;
   }
 
   // ---- Sending -----------------------------------------------------------------------------
@@ -454,6 +483,7 @@ export class Connection implements FrameSink {
 
   /** The bytes to write to the transport, in order. */
   takeOutgoing(): Uint8Array[] {
+    this.settle();
     return this.outbox.take();
   }
 
@@ -533,12 +563,13 @@ export class Connection implements FrameSink {
 
   /** Starts the close handshake (RFC 6455 §7.1.2). */
   close(code: number = CloseCode.Normal, reason = ""): void {
+    this.settle();
     if (code !== CloseCode.Normal && !isValidWireCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
     if (encoder.encode(reason).length > MAX_CLOSE_REASON_BYTES) throw new RangeError("close reason over 123 bytes");
     if (this.state === "connecting") {
       if (this.role === "server" && this.pendingRequest) return this.reject(503);
       this.finish(CloseCode.Abnormal, "", false);
-      this.transportShouldClose = true;
+      this.shouldClose = true;
       return;
     }
     if (this.state !== "open") return;
@@ -566,6 +597,7 @@ export class Connection implements FrameSink {
   /** The adapter reports that the transport closed (or failed). Ends the connection. */
   transportClosed(): void {
     if (this.closed) return;
+    this.settle();
     const clean = this.closeSent && this.closeReceived;
     if (!this.closeReceived && this.state !== "connecting") {
       this.closeCode = CloseCode.Abnormal;
@@ -603,11 +635,11 @@ export class Connection implements FrameSink {
     if (this.handshakeDeadline && now >= this.handshakeDeadline) {
       this.events.push({ type: "error", error: new TimeoutError("opening handshake timed out", "WS_ERR_HANDSHAKE_TIMEOUT") });
       this.finish(CloseCode.Abnormal, "", false);
-      this.transportShouldClose = true;
+      this.shouldClose = true;
       return;
     }
     if (this.closeDeadline && now >= this.closeDeadline) {
-      this.transportShouldClose = true;
+      this.shouldClose = true;
       return;
     }
     if (this.state !== "open") return;
@@ -618,7 +650,7 @@ export class Connection implements FrameSink {
     if (this.opts.pingInterval > 0) {
       if (this.pingSentAt && now >= this.pingSentAt + this.opts.pongTimeout) {
         this.events.push({ type: "error", error: new TimeoutError("no answer to keepalive ping", "WS_ERR_PONG_TIMEOUT") });
-        this.transportShouldClose = true;
+        this.shouldClose = true;
       } else if (!this.pingSentAt && now >= this.lastReceived + this.opts.pingInterval) {
         this.pingSentAt = now;
         this.outbox.writeFrame(Opcode.Ping, true, false, EMPTY);
