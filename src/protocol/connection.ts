@@ -14,6 +14,7 @@ import type { Clock, ConnectionEvent, ReadyState } from "./events.js";
 import { DEFAULT_LIMITS, MAX_CONTROL_PAYLOAD, MAX_SIZE_LIMIT } from "./limits.js";
 import { Opcode } from "./opcodes.js";
 import { Outbox } from "./outbox.js";
+import { MessageAssembler } from "./message-assembler.js";
 import { HeadParser } from "./handshake/http.js";
 import { acceptResponse, parseUpgradeRequest, rejectResponse, type AcceptOptions, type UpgradeRequest } from "./handshake/server.js";
 import { buildRequest, validateResponse, type ClientRequestOptions } from "./handshake/client.js";
@@ -52,13 +53,16 @@ export interface ConnectionOptions {
   /** Handshake head limits. */
   maxHandshakeBytes?: number;
   maxHeaders?: number;
-  /** Makes received binary messages (default: a copy as Uint8Array). Node adapters pass Buffers. */
-  createBinary?: (source: Uint8Array, start: number, end: number) => Uint8Array;
+  /**
+   * Makes received binary messages (default: Uint8Array). `owned` bytes were made for this message
+   * and may be wrapped instead of copied. Node adapters make Buffers.
+   */
+  createBinary?: (source: Uint8Array, start: number, end: number, owned: boolean) => Uint8Array;
   clock?: Clock;
 }
 
 const systemClock: Clock = { now: () => Date.now() };
-const defaultCreateBinary = (s: Uint8Array, a: number, b: number) => s.slice(a, b);
+const defaultCreateBinary = (s: Uint8Array, a: number, b: number, owned: boolean) => (owned ? s.subarray(a, b) : s.slice(a, b));
 const EMPTY = new Uint8Array(0);
 
 type Role = "server" | "client";
@@ -79,7 +83,7 @@ export class Connection implements FrameSink {
 
   private readonly opts: Required<Omit<ConnectionOptions, "clock" | "createBinary" | "fragmentSize">> & { fragmentSize: number };
   private readonly clock: Clock;
-  private readonly createBinary: (s: Uint8Array, a: number, b: number) => Uint8Array;
+  private readonly createBinary: (s: Uint8Array, a: number, b: number, owned: boolean) => Uint8Array;
   private scanner: FrameScanner | undefined;
   private readonly outbox: Outbox;
   private events: ConnectionEvent[] = [];
@@ -94,7 +98,8 @@ export class Connection implements FrameSink {
   private earlyBytes = 0;
 
   // Message being received.
-  private parts: Uint8Array[] = [];
+  private readonly message = new MessageAssembler();
+  /** Fragments mode: bytes of the current message delivered so far, plus one per fragment. */
   private partsLen = 0;
   private msgBinary = false;
   private msgCompressed = false;
@@ -224,7 +229,7 @@ export class Connection implements FrameSink {
       // Data sent before our 101: keep it for after accept(), within the handshake byte limit.
       this.earlyBytes += bytes.length;
       if (this.earlyBytes > this.opts.maxFrameSize + this.opts.maxHandshakeBytes) return this.fail(new HandshakeError("too much data before the handshake completed", 400));
-      this.earlyData.push(bytes.slice());
+      this.earlyData.push(new Uint8Array(bytes)); // a copy: the caller may reuse its buffer
       return;
     }
     let parsed;
@@ -348,7 +353,7 @@ export class Connection implements FrameSink {
         this.msgFrames = 0;
         if ((info & (F_END | F_FIN)) === (F_END | F_FIN) && !this.msgCompressed && !this.opts.fragments) {
           // The common case: a whole message in one piece, turned into its final form directly.
-          const data = this.msgBinary ? this.createBinary(mem, ptr, end) : decodeUtf8(mem, ptr, end);
+          const data = this.msgBinary ? this.createBinary(mem, ptr, end, false) : decodeUtf8(mem, ptr, end);
           this.events.push({ type: "message", data, binary: this.msgBinary });
           return;
         }
@@ -362,24 +367,21 @@ export class Connection implements FrameSink {
     const last = (info & (F_END | F_FIN)) === (F_END | F_FIN);
     if (this.opts.fragments && !this.msgCompressed) {
       if (len > 0 || last || this.partsLen === 0) {
-        this.events.push({ type: "fragment", data: this.createBinary(mem, ptr, end), binary: this.msgBinary, first: this.partsLen === 0 && (info & F_START) !== 0 && opcode !== 0, last });
+        this.events.push({ type: "fragment", data: this.createBinary(mem, ptr, end, false), binary: this.msgBinary, first: this.partsLen === 0 && (info & F_START) !== 0 && opcode !== 0, last });
       }
       this.partsLen = last ? 0 : this.partsLen + len + 1;
       return;
     }
-    if (len > 0) {
-      this.parts.push(mem.slice(ptr, end));
-      this.partsLen += len;
-    }
+    if (len > 0) this.message.append(mem, ptr, len);
     if (last) {
-      const bytes = this.takeParts();
+      const bytes = this.message.take();
       if (this.msgCompressed) {
         // Inflated after the walk (the codec and UTF-8 check may use core memory).
         const ev: ConnectionEvent = { type: "message", data: "", binary: this.msgBinary };
         this.compressedPayloads.set(ev, bytes);
         this.events.push(ev);
       } else {
-        const data = this.msgBinary ? this.createBinary(bytes, 0, bytes.length) : decodeUtf8(bytes, 0, bytes.length);
+        const data = this.msgBinary ? this.createBinary(bytes, 0, bytes.length, true) : decodeUtf8(bytes, 0, bytes.length);
         this.events.push({ type: "message", data, binary: this.msgBinary });
       }
     }
@@ -388,28 +390,13 @@ export class Connection implements FrameSink {
   /** Compressed messages awaiting inflation after the walk, by their (placeholder) event. */
   private compressedPayloads = new Map<ConnectionEvent, Uint8Array>();
 
-  private takeParts(): Uint8Array {
-    const parts = this.parts;
-    this.parts = [];
-    const total = this.partsLen;
-    this.partsLen = 0;
-    if (parts.length === 1) return parts[0]!;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
-
   private inflateInto(ev: ConnectionEvent & { type: "message" }): void {
     const compressed = this.compressedPayloads.get(ev)!;
     this.compressedPayloads.delete(ev);
     try {
       const plain = this.codec!.decode(compressed, this.opts.maxMessageSize);
       if (ev.binary) {
-        ev.data = this.createBinary(plain, 0, plain.length);
+        ev.data = this.createBinary(plain, 0, plain.length, true);
       } else {
         if (!isValidUtf8(plain)) throw new InvalidPayloadError("text message is not valid UTF-8");
         ev.data = decodeUtf8(plain, 0, plain.length);

@@ -4,8 +4,8 @@ export const DEFAULT_LIMITS = {
   maxFrameSize: 64 * 1024 * 1024,
   /** Largest message accepted, fragments added up and after decompression (1009 beyond). */
   maxMessageSize: 64 * 1024 * 1024,
-  /** Largest fragment count in one message (1009 beyond): bounds per-fragment bookkeeping. */
-  maxFragments: 65536,
+  /** Largest fragment count in one message (1009 beyond): bounds per-fragment work. */
+  maxFragments: 1 << 20,
   /** Bytes of HTTP head accepted during the handshake (431 beyond). */
   maxHandshakeBytes: 16 * 1024,
   /** Header lines accepted during the handshake (431 beyond). */

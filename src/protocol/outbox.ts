@@ -132,7 +132,7 @@ export class Outbox {
     const start = this.writeHeader(this.pos, b0, payload.length);
     if (this.masking) {
       // The caller's bytes stay untouched: mask a copy (unless we made the bytes ourselves).
-      const body = owned ? payload : payload.slice();
+      const body = owned ? payload : new Uint8Array(payload); // a copy, even of a Node Buffer
       mask(body, this.slab.subarray(start - 4, start));
       payload = body;
     }

@@ -10,11 +10,7 @@ export interface ClientOptions extends ConnectionOptions, ClientRequestOptions {
   tls?: tls.ConnectionOptions;
 }
 
-const binaryAsBuffer = (s: Uint8Array, a: number, b: number) => {
-  const out = Buffer.allocUnsafe(b - a);
-  out.set(s.subarray(a, b));
-  return out;
-};
+import { binaryAsBuffer } from "./buffers.js";
 
 /** Opens a WebSocket to `url`; listen for 'open' (or 'error' then 'close'). */
 export function connect(url: string | URL, options: ClientOptions = {}): WebSocket {

@@ -37,11 +37,7 @@ export interface ServerEvents {
   close: [];
 }
 
-const binaryAsBuffer = (s: Uint8Array, a: number, b: number) => {
-  const out = Buffer.allocUnsafe(b - a);
-  out.set(s.subarray(a, b));
-  return out;
-};
+import { binaryAsBuffer } from "./buffers.js";
 
 export class WebSocketServer extends EventEmitter<ServerEvents> {
   readonly clients = new Set<WebSocket>();
