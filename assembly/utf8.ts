@@ -168,20 +168,45 @@ export function utf8Validate(ptr: usize, len: usize, state: i32, masked: bool, k
   let prev = i8x16.splat(0);
   let prevIncomplete = false;
   let unmaskedEnd = p; // in masked mode, bytes before this are already unmasked
+  // 64 bytes per step: one branch for all-ASCII, one for errors, errors OR-ed across 4 blocks.
+  while (p + 64 <= end) {
+    let a = v128.load(p);
+    let b = v128.load(p, 16);
+    let c = v128.load(p, 32);
+    let d = v128.load(p, 48);
+    if (masked) {
+      a = v128.xor(a, kv); b = v128.xor(b, kv); c = v128.xor(c, kv); d = v128.xor(d, kv);
+      v128.store(p, a); v128.store(p, b, 16); v128.store(p, c, 32); v128.store(p, d, 48);
+      unmaskedEnd = p + 64;
+    }
+    if (!v128.any_true(v128.and(v128.or(v128.or(a, b), v128.or(c, d)), highBits))) {
+      if (prevIncomplete) break; // an open sequence meets ASCII: the DFA pins the offset
+    } else {
+      const err = v128.or(v128.or(blockErrors(a, prev), blockErrors(b, a)), v128.or(blockErrors(c, b), blockErrors(d, c)));
+      if (v128.any_true(err)) {
+        const r = utf8Scalar(boundaryBefore(p, regionStart), p + 64, 0, ptr);
+        if (r < 0) return r;
+        break; // not reached while both methods agree; the DFA decides the rest
+      }
+      prevIncomplete = v128.any_true(i8x16.gt_u(d, incompleteMax));
+    }
+    prev = d;
+    p += 64;
+  }
   while (p + 16 <= end) {
     let input = v128.load(p);
-    if (masked) {
+    if (masked && p >= unmaskedEnd) {
       input = v128.xor(input, kv);
       v128.store(p, input);
       unmaskedEnd = p + 16;
     }
     if (!v128.any_true(v128.and(input, highBits))) {
-      if (prevIncomplete) break; // an open sequence meets ASCII: the DFA pins the offset
+      if (prevIncomplete) break;
     } else {
       if (v128.any_true(blockErrors(input, prev))) {
         const r = utf8Scalar(boundaryBefore(p, regionStart), p + 16, 0, ptr);
         if (r < 0) return r;
-        break; // not reached while both methods agree; the DFA decides the rest
+        break;
       }
       prevIncomplete = v128.any_true(i8x16.gt_u(input, incompleteMax));
     }

@@ -36,6 +36,11 @@ export interface ConnectionOptions {
   maxFragments?: number;
   /** Answer pings with pongs automatically (default true). */
   autoPong?: boolean;
+  /**
+   * Deliver text messages as their (validated) UTF-8 bytes instead of strings, with `binary: false`.
+   * Decoding non-ASCII UTF-8 into a JS string runs at ~0.6 GB/s in V8: skip it when you forward bytes.
+   */
+  textAsBytes?: boolean;
   /** Deliver data messages as `fragment` events as they arrive instead of whole `message`s. */
   fragments?: boolean;
   /** Split outgoing messages into frames of at most this many bytes (default: never split). */
@@ -132,6 +137,7 @@ export class Connection implements FrameSink {
       maxFragments: options.maxFragments ?? DEFAULT_LIMITS.maxFragments,
       autoPong: options.autoPong ?? true,
       fragments: options.fragments ?? false,
+      textAsBytes: options.textAsBytes ?? false,
       fragmentSize: options.fragmentSize ?? 0,
       handshakeTimeout: options.handshakeTimeout ?? DEFAULT_LIMITS.handshakeTimeout,
       closeTimeout: options.closeTimeout ?? DEFAULT_LIMITS.closeTimeout,
@@ -341,7 +347,7 @@ export class Connection implements FrameSink {
   }
 
   /** FrameSink: called by the scanner for each frame piece, in order. No core calls in here. */
-  onPiece(info: number, mem: Uint8Array, ptr: number, len: number): void {
+  onPiece(info: number, mem: Uint8Array, ptr: number, len: number, frameLen: number): void {
     if (this.stopReading) return;
     const opcode = info & 0x0f;
     if (opcode >= 8) return this.onControl(opcode, mem, ptr, len);
@@ -353,11 +359,12 @@ export class Connection implements FrameSink {
         this.msgFrames = 0;
         if ((info & (F_END | F_FIN)) === (F_END | F_FIN) && !this.msgCompressed && !this.opts.fragments) {
           // The common case: a whole message in one piece, turned into its final form directly.
-          const data = this.msgBinary ? this.createBinary(mem, ptr, end, false) : decodeUtf8(mem, ptr, end);
+          const data = this.msgBinary || this.opts.textAsBytes ? this.createBinary(mem, ptr, end, false) : decodeUtf8(mem, ptr, end);
           this.events.push({ type: "message", data, binary: this.msgBinary });
           return;
         }
       }
+      if (opcode !== Opcode.Continuation && (info & F_FIN) !== 0) this.message.beginSingleFrame(frameLen, len);
       if (++this.msgFrames > this.opts.maxFragments) {
         this.stopReading = true;
         this.failure = new MessageTooBigError("too many fragments in one message", "WS_ERR_TOO_MANY_FRAGMENTS");
@@ -381,7 +388,7 @@ export class Connection implements FrameSink {
         this.compressedPayloads.set(ev, bytes);
         this.events.push(ev);
       } else {
-        const data = this.msgBinary ? this.createBinary(bytes, 0, bytes.length, true) : decodeUtf8(bytes, 0, bytes.length);
+        const data = this.msgBinary || this.opts.textAsBytes ? this.createBinary(bytes, 0, bytes.length, true) : decodeUtf8(bytes, 0, bytes.length);
         this.events.push({ type: "message", data, binary: this.msgBinary });
       }
     }
@@ -399,7 +406,7 @@ export class Connection implements FrameSink {
         ev.data = this.createBinary(plain, 0, plain.length, true);
       } else {
         if (!isValidUtf8(plain)) throw new InvalidPayloadError("text message is not valid UTF-8");
-        ev.data = decodeUtf8(plain, 0, plain.length);
+        ev.data = this.opts.textAsBytes ? this.createBinary(plain, 0, plain.length, true) : decodeUtf8(plain, 0, plain.length);
       }
     } catch (e) {
       this.stopReading = true;

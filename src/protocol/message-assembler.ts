@@ -3,12 +3,36 @@
 // fragments (100 000 one-byte fragments cost ~100 KB, not 100 000 buffers).
 const SMALL = 16 * 1024;
 const BLOCK_MAX = 64 * 1024;
+/** A single-frame message gets its exact buffer up front when it is at most this big... */
+const PREALLOC_ALWAYS = 64 * 1024;
+/** ...or at most this many times the bytes of it already received (bounds what a stalled peer costs). */
+const PREALLOC_FACTOR = 32;
+
+const NodeBuffer = (globalThis as unknown as { Buffer?: { allocUnsafeSlow(n: number): Uint8Array } }).Buffer;
+/** A buffer we fill completely before anyone sees it: skip zeroing where the runtime allows. */
+const allocFilled = NodeBuffer
+  ? (n: number) => {
+      const b = NodeBuffer.allocUnsafeSlow(n);
+      return new Uint8Array(b.buffer, b.byteOffset, n);
+    }
+  : (n: number) => new Uint8Array(n);
 
 export class MessageAssembler {
   private parts: Uint8Array[] = [];
   private total = 0;
   private block: Uint8Array | undefined;
   private blockLen = 0;
+  /** The exact-size buffer of a single-frame message, filled directly from core memory. */
+  private exact: Uint8Array | undefined;
+
+  /**
+   * Starts a message whose only frame announces `frameLen` bytes, `available` of which are here.
+   * Preallocates the whole message when that is cheap or proportionate to what has arrived, so
+   * its bytes are copied once, from core memory straight to their final place.
+   */
+  beginSingleFrame(frameLen: number, available: number): void {
+    if (frameLen <= PREALLOC_ALWAYS || frameLen <= available * PREALLOC_FACTOR) this.exact = allocFilled(frameLen);
+  }
 
   get length(): number {
     return this.total;
@@ -16,6 +40,11 @@ export class MessageAssembler {
 
   /** Copies bytes[ptr, ptr+len) in. */
   append(bytes: Uint8Array, ptr: number, len: number): void {
+    if (this.exact) {
+      this.exact.set(bytes.subarray(ptr, ptr + len), this.total);
+      this.total += len;
+      return;
+    }
     this.total += len;
     if (len >= SMALL) {
       this.sealBlock();
@@ -44,6 +73,12 @@ export class MessageAssembler {
 
   /** The whole message (owned by the caller), and a reset for the next one. */
   take(): Uint8Array {
+    if (this.exact) {
+      const out = this.exact;
+      this.exact = undefined;
+      this.total = 0;
+      return out;
+    }
     this.sealBlock();
     const parts = this.parts;
     const total = this.total;
