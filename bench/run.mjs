@@ -145,6 +145,7 @@ if (want("recv")) {
       d.readyState = 1;
       d._stage = 0;
       d.io = { write() {}, end() {} };
+      d._extensions.generateResponse(""); // what its handshake would do: set up the (empty) pipeline
       d.on("message", () => ++got === count && done());
       d.on("error", (e) => { throw e; });
       for (const c of use()) d.parse(c);
