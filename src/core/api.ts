@@ -37,6 +37,36 @@ export function mask(data: Uint8Array, key: Uint8Array, keyOffset = 0): Uint8Arr
   return data;
 }
 
+/**
+ * Writes `data` masked with `key` into `out` at `outOffset`, leaving `data` untouched: one copy in
+ * and one copy out of core memory (or a single fused JS loop for small inputs).
+ */
+export function maskInto(data: Uint8Array, key: Uint8Array, out: Uint8Array, outOffset: number): void {
+  const n = data.length;
+  if (n < SMALL_MASK) {
+    const k0 = key[0]!, k1 = key[1]!, k2 = key[2]!, k3 = key[3]!;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      out[outOffset + i] = data[i]! ^ k0;
+      out[outOffset + i + 1] = data[i + 1]! ^ k1;
+      out[outOffset + i + 2] = data[i + 2]! ^ k2;
+      out[outOffset + i + 3] = data[i + 3]! ^ k3;
+    }
+    for (; i < n; i++) out[outOffset + i] = data[i]! ^ key[i & 3]!;
+    return;
+  }
+  const b = core();
+  const { inputPtr, size } = arenaOf(b);
+  const k = keyToU32(key);
+  for (let off = 0; off < n; off += SLICE) {
+    const len = Math.min(SLICE, n - off);
+    b.ensureMemory(size);
+    b.bytes.set(data.subarray(off, off + len), inputPtr);
+    b.maskInPlace(inputPtr, len, k, off & 3);
+    out.set(b.bytes.subarray(inputPtr, inputPtr + len), outOffset + off);
+  }
+}
+
 /** Unmasking is the same XOR as masking. */
 export const unmask = mask;
 

@@ -1,13 +1,18 @@
 // Frame encoder and outgoing byte queue. Small frames are written straight into a slab (header
 // and payload side by side, strings encoded in place), so a burst of replies leaves as one chunk.
 // Large payloads from a server are queued as they are, behind their header: never copied.
-import { mask } from "../core/api.js";
+import { mask, maskInto } from "../core/api.js";
 import { encoder, utf8Length } from "../core/text.js";
 import { writeMaskKey } from "./mask-keys.js";
 
 const SLAB = 64 * 1024;
-/** Payloads up to this size are copied into the slab; larger ones travel as their own chunk. */
-const INLINE_MAX = 16 * 1024;
+/**
+ * Payloads up to this size are copied into the slab; larger ones travel as their own chunk. A
+ * server never needs to copy (no masking), so it copies only what is cheaper than a separate
+ * chunk; a client must write a masked copy anyway, so the slab takes more.
+ */
+const INLINE_MAX_SERVER = 512;
+const INLINE_MAX_CLIENT = 16 * 1024;
 /** Strings up to this many UTF-16 units are encoded straight into the slab. */
 const INLINE_STRING_MAX = 8 * 1024;
 const MAX_HEADER = 14;
@@ -20,7 +25,11 @@ export class Outbox {
   private chunks: Uint8Array[] = [];
   private queued = 0;
 
-  constructor(private readonly masking: boolean) {}
+  private readonly inlineMax: number;
+
+  constructor(private readonly masking: boolean) {
+    this.inlineMax = masking ? INLINE_MAX_CLIENT : INLINE_MAX_SERVER;
+  }
 
   /** Bytes waiting to be taken. */
   get pending(): number {
@@ -51,7 +60,7 @@ export class Outbox {
       payload = encoder.encode(payload);
       return this.writeLarge(b0, payload, true);
     }
-    if (payload.length <= INLINE_MAX) return this.writeBytesInline(b0, payload);
+    if (payload.length <= this.inlineMax) return this.writeBytesInline(b0, payload);
     this.writeLarge(b0, payload, false);
   }
 
@@ -110,8 +119,8 @@ export class Outbox {
   private writeBytesInline(b0: number, payload: Uint8Array): void {
     this.reserve(MAX_HEADER + payload.length);
     const start = this.writeHeader(this.pos, b0, payload.length);
-    this.slab.set(payload, start);
-    if (this.masking) this.maskPayload(start - 4, start, payload.length);
+    if (this.masking) maskInto(payload, this.slab.subarray(start - 4, start), this.slab, start);
+    else this.slab.set(payload, start);
     this.pos = start + payload.length;
   }
 
@@ -132,9 +141,14 @@ export class Outbox {
     const start = this.writeHeader(this.pos, b0, payload.length);
     if (this.masking) {
       // The caller's bytes stay untouched: mask a copy (unless we made the bytes ourselves).
-      const body = owned ? payload : new Uint8Array(payload); // a copy, even of a Node Buffer
-      mask(body, this.slab.subarray(start - 4, start));
-      payload = body;
+      const key = this.slab.subarray(start - 4, start);
+      if (owned) {
+        mask(payload, key);
+      } else {
+        const body = new Uint8Array(payload.length);
+        maskInto(payload, key, body, 0);
+        payload = body;
+      }
     }
     this.pos = start;
     this.sealSlab();
