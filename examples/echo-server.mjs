@@ -11,7 +11,7 @@ const arg = (name, dflt) => {
 const port = Number(arg("port", 9001));
 const host = arg("host", "127.0.0.1");
 
-const wss = new WebSocketServer({ port, host, maxMessageSize: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024 }, () => {
+const wss = new WebSocketServer({ port, host, perMessageDeflate: true, maxMessageSize: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024 }, () => {
   console.log(`listening on ws://${host}:${port} (core: ${backendInfo().name})`);
 });
 wss.on("connection", (ws) => {

@@ -14,3 +14,9 @@ export {
 } from "./protocol/errors.js";
 export type { UpgradeRequest, AcceptOptions } from "./protocol/handshake/server.js";
 export { acceptKey } from "./protocol/handshake/accept.js";
+export {
+  DeflateCodec, deflateForServer, deflateForClient, negotiateServer, clientOffer, acceptResponse as acceptDeflateResponse,
+  type DeflateOptions, type DeflateParams, type ExtensionNegotiator,
+} from "./protocol/extensions/permessage-deflate.js";
+export type { DeflateEngine, Compressor, Decompressor, DeflateSettings } from "./protocol/extensions/deflate-engine.js";
+export { fflateEngine } from "./protocol/extensions/fflate-engine.js";

@@ -3,3 +3,4 @@ export * from "./index.js";
 export { WebSocketServer, type ServerOptions } from "./adapters/node/server.js";
 export { WebSocket, CONNECTING, OPEN, CLOSING, CLOSED } from "./adapters/node/websocket.js";
 export { connect, type ClientOptions } from "./adapters/node/client.js";
+export { zlibEngine, nodeDeflateEngine, zlibEngineAvailable } from "./adapters/node/zlib-engine.js";

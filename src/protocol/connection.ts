@@ -18,6 +18,7 @@ import { MessageAssembler } from "./message-assembler.js";
 import { HeadParser } from "./handshake/http.js";
 import { acceptResponse, parseUpgradeRequest, rejectResponse, type AcceptOptions, type UpgradeRequest } from "./handshake/server.js";
 import { buildRequest, validateResponse, type ClientRequestOptions } from "./handshake/client.js";
+import type { ExtensionNegotiator } from "./extensions/permessage-deflate.js";
 
 /** A negotiated extension that transforms whole messages marked with RSV1 (permessage-deflate). */
 export interface MessageCodec {
@@ -25,6 +26,8 @@ export interface MessageCodec {
   decode(data: Uint8Array, maxSize: number): Uint8Array;
   /** Encodes an outgoing message, or returns undefined to send it as it is. */
   encode(data: Uint8Array | string): Uint8Array | undefined;
+  /** Releases the codec's resources when the connection ends. */
+  close?(): void;
 }
 
 export interface ConnectionOptions {
@@ -64,6 +67,8 @@ export interface ConnectionOptions {
    */
   createBinary?: (source: Uint8Array, start: number, end: number, owned: boolean) => Uint8Array;
   clock?: Clock;
+  /** Client role: the extension offer and the check of the server's answer (permessage-deflate). */
+  negotiator?: ExtensionNegotiator;
 }
 
 const systemClock: Clock = { now: () => Date.now() };
@@ -86,7 +91,8 @@ export class Connection implements FrameSink {
   closeCode: number = CloseCode.Abnormal;
   closeReason = "";
 
-  private readonly opts: Required<Omit<ConnectionOptions, "clock" | "createBinary" | "fragmentSize">> & { fragmentSize: number };
+  private readonly opts: Required<Omit<ConnectionOptions, "clock" | "createBinary" | "fragmentSize" | "negotiator">> & { fragmentSize: number };
+  private negotiator: ExtensionNegotiator | undefined;
   private readonly clock: Clock;
   private readonly createBinary: (s: Uint8Array, a: number, b: number, owned: boolean) => Uint8Array;
   private scanner: FrameScanner | undefined;
@@ -164,7 +170,8 @@ export class Connection implements FrameSink {
   /** Client role: writes the upgrade request for `url` to the outbox. */
   static client(url: string | URL, options: ConnectionOptions & ClientRequestOptions = {}): Connection {
     const c = new Connection("client", options);
-    const req = buildRequest(typeof url === "string" ? new URL(url) : url, options);
+    c.negotiator = options.negotiator;
+    const req = buildRequest(typeof url === "string" ? new URL(url) : url, { ...options, extensions: options.extensions ?? options.negotiator?.offer });
     c.clientKey = req.key;
     c.clientProtocols = options.protocols ?? [];
     c.head = new HeadParser({ maxBytes: c.opts.maxHandshakeBytes, maxHeaders: c.opts.maxHeaders });
@@ -218,16 +225,10 @@ export class Connection implements FrameSink {
     this.scanner = new FrameScanner({
       role: this.role,
       maxFrameSize: this.opts.maxFrameSize,
-      maxMessageSize: this.codec ? MAX_SIZE_LIMIT : this.opts.maxMessageSize,
+      maxMessageSize: this.opts.maxMessageSize,
       rsv1Allowed: this.codec !== undefined,
     });
     this.events.push({ type: "open", protocol, extensions });
-  }
-
-  /** Client role: the extension negotiated from the server's response is installed here. */
-  setCodec(codec: MessageCodec | undefined): void {
-    this.codec = codec;
-    this.scanner?.setRsv1Allowed(codec !== undefined);
   }
 
   private receiveHandshake(bytes: Uint8Array): void {
@@ -262,6 +263,8 @@ export class Connection implements FrameSink {
       try {
         const res = validateResponse(parsed.head, this.clientKey, this.clientProtocols);
         this.responseHead = res;
+        if (this.negotiator) this.codec = this.negotiator.accept(res.extensions);
+        else if (res.extensions) throw new HandshakeError("server accepted an extension we did not offer", 502, "WS_ERR_BAD_EXTENSIONS");
         this.becomeOpen(res.protocol, res.extensions);
       } catch (e) {
         return this.handshakeFailed(e);
@@ -603,6 +606,7 @@ export class Connection implements FrameSink {
   private finish(code: number, reason: string, wasClean: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    this.codec?.close?.();
     this.state = "closed";
     this.closeCode = code;
     this.closeReason = reason;

@@ -4,10 +4,14 @@ import * as tls from "node:tls";
 import { Connection, type ConnectionOptions } from "../../protocol/connection.js";
 import type { ClientRequestOptions } from "../../protocol/handshake/client.js";
 import { WebSocket } from "./websocket.js";
+import { nodeDeflateEngine } from "./zlib-engine.js";
+import { deflateForClient, type DeflateOptions } from "../../protocol/extensions/permessage-deflate.js";
 
 export interface ClientOptions extends ConnectionOptions, ClientRequestOptions {
   /** TLS options for wss:// (ca, rejectUnauthorized, servername, ...). */
   tls?: tls.ConnectionOptions;
+  /** Offer permessage-deflate (default true, as in ws and browsers). */
+  perMessageDeflate?: boolean | DeflateOptions;
 }
 
 import { binaryAsBuffer } from "./buffers.js";
@@ -15,7 +19,9 @@ import { binaryAsBuffer } from "./buffers.js";
 /** Opens a WebSocket to `url`; listen for 'open' (or 'error' then 'close'). */
 export function connect(url: string | URL, options: ClientOptions = {}): WebSocket {
   const u = typeof url === "string" ? new URL(url) : url;
-  const conn = Connection.client(u, { createBinary: binaryAsBuffer, ...options });
+  const pmd = options.perMessageDeflate ?? true;
+  const negotiator = pmd ? deflateForClient(pmd === true ? {} : pmd, nodeDeflateEngine) : undefined;
+  const conn = Connection.client(u, { createBinary: binaryAsBuffer, negotiator, ...options });
   const secure = u.protocol === "wss:";
   const port = Number(u.port) || (secure ? 443 : 80);
   const host = u.hostname.replace(/^\[|\]$/g, "");

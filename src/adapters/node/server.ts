@@ -10,6 +10,8 @@ import { rejectResponse } from "../../protocol/handshake/server.js";
 import type { HttpHead } from "../../protocol/handshake/http.js";
 import { CloseCode } from "../../protocol/close-codes.js";
 import { WebSocket } from "./websocket.js";
+import { nodeDeflateEngine } from "./zlib-engine.js";
+import { deflateForServer, type DeflateOptions } from "../../protocol/extensions/permessage-deflate.js";
 
 export interface ServerOptions extends ConnectionOptions {
   port?: number;
@@ -28,6 +30,8 @@ export interface ServerOptions extends ConnectionOptions {
   headers?: Record<string, string>;
   /** Keep the set of open clients (default true). */
   clientTracking?: boolean;
+  /** Negotiate permessage-deflate when clients offer it (default false, as in ws). */
+  perMessageDeflate?: boolean | DeflateOptions;
 }
 
 export interface ServerEvents {
@@ -82,7 +86,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     ws.onRequest = (request) => {
       const verdict = this.decide(request);
       if (typeof verdict === "number") return conn.reject(verdict);
-      conn.accept({ protocol: verdict.protocol, headers: this.options.headers });
+      conn.accept(this.acceptOptions(request, verdict.protocol));
       opened = true;
       this.track(ws);
       this.emit("connection", ws, request);
@@ -112,12 +116,18 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       socket.end(rejectResponse(verdict));
       return;
     }
-    conn.accept({ protocol: verdict.protocol, headers: this.options.headers });
+    conn.accept(this.acceptOptions(request, verdict.protocol));
     const ws = new WebSocket(socket, conn);
     this.track(ws);
     cb(ws, request);
     if (head.length) conn.receive(head);
     ws.driver.pump();
+  }
+
+  private acceptOptions(request: UpgradeRequest, protocol: string | undefined) {
+    const pmd = this.options.perMessageDeflate;
+    const deflate = pmd && request.extensions.length ? deflateForServer(request.extensions, pmd === true ? {} : pmd, nodeDeflateEngine) : undefined;
+    return { protocol, headers: this.options.headers, extensions: deflate?.extensions, codec: deflate?.codec };
   }
 
   private decide(request: UpgradeRequest): number | { protocol: string | undefined } {

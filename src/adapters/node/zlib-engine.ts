@@ -1,0 +1,103 @@
+// Deflate engine on node:zlib (native). Node's streams are asynchronous and its *Sync helpers close
+// the stream after one call, so neither keeps a compression context across messages synchronously.
+// We drive the native handle the way Node's own sync path does (handle.writeSync + the stream's
+// write state), without closing it. These are Node internals: `zlibEngineAvailable()` checks they
+// are there, and the Node adapters fall back to the fflate engine where they are not.
+import * as zlib from "node:zlib";
+import { InvalidPayloadError, MessageTooBigError } from "../../protocol/errors.js";
+import type { Compressor, Decompressor, DeflateEngine, DeflateSettings } from "../../protocol/extensions/deflate-engine.js";
+import { fflateEngine } from "../../protocol/extensions/fflate-engine.js";
+
+interface ZlibInternals {
+  _handle: { writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void } | null;
+  _writeState: Uint32Array;
+  destroyed: boolean;
+  close(): void;
+  on(event: "error", f: (e: Error) => void): void;
+}
+
+const SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
+const OUT_CHUNK = 64 * 1024;
+
+/** Runs `input` through the stream with a sync flush; at most `maxOutput` bytes out. */
+function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let inOff = 0;
+  let inLen = input.length;
+  for (;;) {
+    const out = Buffer.allocUnsafe(OUT_CHUNK);
+    const handle = z._handle;
+    if (!handle) throw new InvalidPayloadError("compressed stream closed after an error", "WS_ERR_INVALID_COMPRESSED_DATA");
+    handle.writeSync(SYNC_FLUSH, input, inOff, inLen, out, 0, OUT_CHUNK);
+    if (z.destroyed || !z._handle) throw new InvalidPayloadError("invalid compressed data", "WS_ERR_INVALID_COMPRESSED_DATA");
+    const availOut = z._writeState[0]!;
+    const availIn = z._writeState[1]!;
+    const have = OUT_CHUNK - availOut;
+    if (have > 0) {
+      total += have;
+      if (total > maxOutput) throw new MessageTooBigError("message over the size limit after decompression");
+      parts.push(out.subarray(0, have));
+    }
+    inOff += inLen - availIn;
+    inLen = availIn;
+    if (availOut !== 0) break; // the output had room left: everything was flushed
+  }
+  if (parts.length === 1) return parts[0]!;
+  return Buffer.concat(parts, total);
+}
+
+function open(z: zlib.DeflateRaw | zlib.InflateRaw): ZlibInternals {
+  const s = z as unknown as ZlibInternals;
+  s.on("error", () => {}); // errors are detected synchronously in run(); keep 'error' from throwing later
+  return s;
+}
+
+class ZlibCompressor implements Compressor {
+  private readonly z: ZlibInternals;
+  constructor(s: DeflateSettings) {
+    this.z = open(zlib.createDeflateRaw({ windowBits: s.windowBits, level: s.level, memLevel: s.memLevel }));
+  }
+  compress(data: Uint8Array): Uint8Array {
+    return run(this.z, data, Infinity);
+  }
+  close(): void {
+    this.z.close();
+  }
+}
+
+class ZlibDecompressor implements Decompressor {
+  private readonly z: ZlibInternals;
+  constructor(windowBits: number) {
+    this.z = open(zlib.createInflateRaw({ windowBits }));
+  }
+  decompress(data: Uint8Array, maxOutput: number): Uint8Array {
+    // Output is checked every 64 KiB: a bomb costs at most the limit plus one chunk.
+    return run(this.z, data, maxOutput);
+  }
+  close(): void {
+    this.z.close();
+  }
+}
+
+export const zlibEngine: DeflateEngine = {
+  name: "node:zlib",
+  supportsWindowBits: (bits) => bits >= 8 && bits <= 15,
+  compressor: (s) => new ZlibCompressor(s),
+  decompressor: (bits) => new ZlibDecompressor(bits),
+};
+
+/** Whether this runtime's node:zlib exposes what the sync engine needs (Node does; others may not). */
+export function zlibEngineAvailable(): boolean {
+  try {
+    const z = zlib.createInflateRaw() as unknown as ZlibInternals;
+    const ok = typeof z._handle?.writeSync === "function" && z._writeState instanceof Uint32Array;
+    z.close();
+    return ok;
+  } catch {
+    return false;
+  }
+}
+
+/** node:zlib where usable, fflate elsewhere (Deno, Bun, future Node internals). */
+export const nodeDeflateEngine: DeflateEngine = zlibEngineAvailable() ? zlibEngine : fflateEngine;
