@@ -72,7 +72,9 @@ export interface ConnectionOptions {
 }
 
 const systemClock: Clock = { now: () => Date.now() };
-const defaultCreateBinary = (s: Uint8Array, a: number, b: number, owned: boolean) => (owned ? s.subarray(a, b) : s.slice(a, b));
+/** Plain Uint8Arrays whatever the source (a Node Buffer from zlib is re-viewed, not copied). */
+const defaultCreateBinary = (s: Uint8Array, a: number, b: number, owned: boolean) =>
+  owned ? new Uint8Array(s.buffer, s.byteOffset + a, b - a) : Uint8Array.prototype.slice.call(s, a, b);
 const EMPTY = new Uint8Array(0);
 
 type Role = "server" | "client";

@@ -19,8 +19,11 @@ interface ZlibInternals {
 const SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
 const OUT_CHUNK = 64 * 1024;
 
-/** Runs `input` through the stream with a sync flush; at most `maxOutput` bytes out. */
-function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): Uint8Array {
+/**
+ * Runs `input` through the stream with a sync flush; at most `maxOutput` bytes out. `ended` says
+ * the deflate stream finished (a block with BFINAL set, which RFC 7692 §7.2.3.3 allows).
+ */
+function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): { out: Uint8Array; ended: boolean } {
   const parts: Uint8Array[] = [];
   let total = 0;
   let inOff = 0;
@@ -43,8 +46,10 @@ function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): Uint8Array
     inLen = availIn;
     if (availOut !== 0) break; // the output had room left: everything was flushed
   }
-  if (parts.length === 1) return parts[0]!;
-  return Buffer.concat(parts, total);
+  // Input left over with output room to spare: the stream ended before the input did.
+  const ended = inLen > 0;
+  const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+  return { out: new Uint8Array(out.buffer, out.byteOffset, out.length), ended };
 }
 
 function open(z: zlib.DeflateRaw | zlib.InflateRaw): ZlibInternals {
@@ -59,7 +64,7 @@ class ZlibCompressor implements Compressor {
     this.z = open(zlib.createDeflateRaw({ windowBits: s.windowBits, level: s.level, memLevel: s.memLevel }));
   }
   compress(data: Uint8Array): Uint8Array {
-    return run(this.z, data, Infinity);
+    return run(this.z, data, Infinity).out;
   }
   close(): void {
     this.z.close();
@@ -67,16 +72,18 @@ class ZlibCompressor implements Compressor {
 }
 
 class ZlibDecompressor implements Decompressor {
-  private readonly z: ZlibInternals;
-  constructor(windowBits: number) {
-    this.z = open(zlib.createInflateRaw({ windowBits }));
-  }
+  private z: ZlibInternals | undefined;
+  constructor(private readonly windowBits: number) {}
   decompress(data: Uint8Array, maxOutput: number): Uint8Array {
+    this.z ??= open(zlib.createInflateRaw({ windowBits: this.windowBits }));
     // Output is checked every 64 KiB: a bomb costs at most the limit plus one chunk.
-    return run(this.z, data, maxOutput);
+    const { out, ended } = run(this.z, data, maxOutput);
+    if (ended) this.close(); // the peer ended its stream: the next message starts a new one
+    return out;
   }
   close(): void {
-    this.z.close();
+    this.z?.close();
+    this.z = undefined;
   }
 }
 

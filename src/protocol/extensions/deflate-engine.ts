@@ -23,6 +23,7 @@ export interface DeflateEngine {
   readonly name: string;
   /** Whether this engine can compress with a window of `bits` (8–15). */
   supportsWindowBits(bits: number): boolean;
-  compressor(settings: DeflateSettings): Compressor;
+  /** Absent where the engine only inflates: messages are then sent uncompressed (always allowed). */
+  compressor?(settings: DeflateSettings): Compressor;
   decompressor(windowBits: number): Decompressor;
 }

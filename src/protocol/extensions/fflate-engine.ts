@@ -1,9 +1,11 @@
 // Deflate engine for runtimes without node:zlib (browsers, service workers): fflate, a streaming
-// raw deflate in plain JS with sync flush (CompressionStream cannot sync-flush). fflate always
-// compresses with a 32 KiB window, so it accepts only window-bits 15 for its own compression.
-import { Deflate, Inflate } from "fflate";
+// raw inflate in plain JS (DecompressionStream is asynchronous and cannot be bounded mid-message).
+// It inflates only: fflate 0.8's sync flush emits broken stored blocks for some inputs (seen here:
+// "1b 00 00 00 00 00" where "00 00 ff ff" belongs), so messages we send stay uncompressed, which
+// RFC 7692 always permits (RSV1 clear).
+import { Inflate } from "fflate";
 import { MessageTooBigError } from "../errors.js";
-import type { Compressor, Decompressor, DeflateEngine, DeflateSettings } from "./deflate-engine.js";
+import type { Decompressor, DeflateEngine } from "./deflate-engine.js";
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
@@ -16,45 +18,28 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-class FflateCompressor implements Compressor {
-  private chunks: Uint8Array[] = [];
-  private total = 0;
-  private readonly d: Deflate;
-  constructor(settings: DeflateSettings) {
-    const level = Math.max(0, Math.min(9, settings.level)) as 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
-    this.d = new Deflate({ level, mem: Math.max(0, Math.min(12, settings.memLevel)) as 8 }, (chunk) => {
-      this.chunks.push(chunk);
-      this.total += chunk.length;
-    });
-  }
-  compress(data: Uint8Array): Uint8Array {
-    this.d.push(data, false);
-    this.d.flush(true);
-    const out = concat(this.chunks, this.total);
-    this.chunks = [];
-    this.total = 0;
-    return out;
-  }
-  close(): void {}
-}
+/** fflate's inflate state: `f` is set once a BFINAL block was read, `l` while a block is open. */
+type InflateState = { s?: { f?: number; l?: unknown } };
 
 class FflateDecompressor implements Decompressor {
   private chunks: Uint8Array[] = [];
   private total = 0;
   private limit = Infinity;
-  private readonly i: Inflate;
-  constructor() {
-    this.i = new Inflate((chunk) => {
-      this.total += chunk.length;
-      if (this.total > this.limit) throw new MessageTooBigError("message over the size limit after decompression");
-      this.chunks.push(chunk);
-    });
-  }
+  private i: Inflate | undefined;
+  private onData = (chunk: Uint8Array) => {
+    this.total += chunk.length;
+    if (this.total > this.limit) throw new MessageTooBigError("message over the size limit after decompression");
+    this.chunks.push(chunk);
+  };
   decompress(data: Uint8Array, maxOutput: number): Uint8Array {
     this.limit = maxOutput;
     this.chunks = [];
     this.total = 0;
+    this.i ??= new Inflate(this.onData);
     this.i.push(data, false);
+    // A block with BFINAL set ended the peer's stream (RFC 7692 §7.2.3.3): start afresh next time.
+    const st = (this.i as unknown as InflateState).s;
+    if (st?.f && !st.l) this.i = undefined;
     return concat(this.chunks, this.total);
   }
   close(): void {}
@@ -62,7 +47,6 @@ class FflateDecompressor implements Decompressor {
 
 export const fflateEngine: DeflateEngine = {
   name: "fflate",
-  supportsWindowBits: (bits) => bits === 15,
-  compressor: (settings) => new FflateCompressor(settings),
+  supportsWindowBits: () => true, // inflating with a 32 KiB window reads any smaller one
   decompressor: () => new FflateDecompressor(),
 };

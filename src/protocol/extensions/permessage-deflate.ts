@@ -181,7 +181,7 @@ export class DeflateCodec implements MessageCodec {
 
   encode(data: Uint8Array | string): Uint8Array | undefined {
     const bytes = typeof data === "string" ? (data.length * 3 < this.threshold ? undefined : encoder.encode(data)) : data;
-    if (!bytes || bytes.length < this.threshold) return undefined;
+    if (!bytes || bytes.length < this.threshold || !this.engine.compressor) return undefined;
     this.compressor ??= this.engine.compressor({ windowBits: this.ownBits, level: this.options.level ?? 1, memLevel: this.options.memLevel ?? 8 });
     let out = this.compressor.compress(bytes);
     if (this.ownNoContext) {
