@@ -17,6 +17,25 @@ function once<T extends unknown[]>(em: { once(e: string, f: (...a: T) => void): 
   return new Promise((resolve) => em.once(event, (...a: T) => resolve(a)));
 }
 
+interface EchoClient {
+  send(data: Buffer | string): void;
+  once(event: string, f: (...a: never[]) => void): unknown;
+}
+
+/** Sends an n-byte binary and an n-character text message and checks both echoes. */
+async function expectEchoes(ws: EchoClient, n: number): Promise<void> {
+  const bin = payload(n);
+  ws.send(bin);
+  const [got, isBinary] = await once<[Buffer, boolean]>(ws, "message");
+  expect(isBinary).toBe(true);
+  expect(Buffer.compare(got, bin)).toBe(0);
+  const t = text(n);
+  ws.send(t);
+  const [got2, isBinary2] = await once<[Buffer | string, boolean]>(ws, "message");
+  expect(isBinary2).toBe(false);
+  expect(got2.toString()).toBe(t); // ws hands text over as a Buffer, we as a string
+}
+
 describe("ws client → wasmsocket server", () => {
   let server: WebSocketServer;
   let url: string;
@@ -42,16 +61,7 @@ describe("ws client → wasmsocket server", () => {
 
   it.each(SIZES)("echoes %i-byte binary and text messages", async (n) => {
     const ws = await open();
-    const bin = payload(n);
-    ws.send(bin);
-    const [got, isBinary] = await once<[Buffer, boolean]>(ws, "message");
-    expect(isBinary).toBe(true);
-    expect(Buffer.compare(got, bin)).toBe(0);
-    const t = text(n);
-    ws.send(t);
-    const [got2, isBinary2] = await once<[Buffer, boolean]>(ws, "message");
-    expect(isBinary2).toBe(false);
-    expect(got2.toString()).toBe(t);
+    await expectEchoes(ws, n);
     ws.close();
     await once(ws, "close");
   });
@@ -118,16 +128,7 @@ describe("wasmsocket client → ws server", () => {
 
   it.each(SIZES)("echoes %i-byte binary and text messages", async (n) => {
     const ws = await open();
-    const bin = payload(n);
-    ws.send(bin);
-    const [got, isBinary] = await once<[Buffer, boolean]>(ws, "message");
-    expect(isBinary).toBe(true);
-    expect(Buffer.compare(got, bin)).toBe(0);
-    const t = text(n);
-    ws.send(t);
-    const [got2, isBinary2] = await once<[string, boolean]>(ws, "message");
-    expect(isBinary2).toBe(false);
-    expect(got2).toBe(t);
+    await expectEchoes(ws, n);
     ws.close();
     const [code] = await once<[number]>(ws, "close");
     expect(code).toBe(1000);

@@ -1,6 +1,8 @@
 // Collects the payload pieces of a message that arrives in more than one piece. Small pieces are
 // packed into shared blocks, so memory stays proportional to the message size however small the
 // fragments (100 000 one-byte fragments cost ~100 KB, not 100 000 buffers).
+import { concatBytes } from "../core/bytes.js";
+
 const SMALL = 16 * 1024;
 const BLOCK_MAX = 64 * 1024;
 /** A single-frame message gets its exact buffer up front when it is at most this big... */
@@ -84,13 +86,6 @@ export class MessageAssembler {
     const total = this.total;
     this.parts = [];
     this.total = 0;
-    if (parts.length === 1) return parts[0]!;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatBytes(parts, total);
   }
 }

@@ -4,6 +4,7 @@ import * as tls from "node:tls";
 import { Connection, type ConnectionOptions } from "../../protocol/connection.js";
 import type { ClientRequestOptions } from "../../protocol/handshake/client.js";
 import { WebSocket } from "./websocket.js";
+import { binaryAsBuffer } from "./buffers.js";
 import { nodeDeflateEngine } from "./zlib-engine.js";
 import { deflateForClient, type DeflateOptions } from "../../protocol/extensions/permessage-deflate.js";
 
@@ -14,7 +15,6 @@ export interface ClientOptions extends ConnectionOptions, ClientRequestOptions {
   perMessageDeflate?: boolean | DeflateOptions;
 }
 
-import { binaryAsBuffer } from "./buffers.js";
 
 /** Opens a WebSocket to `url`; listen for 'open' (or 'error' then 'close'). */
 export function connect(url: string | URL, options: ClientOptions = {}): WebSocket {

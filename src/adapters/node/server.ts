@@ -10,6 +10,7 @@ import { rejectResponse } from "../../protocol/handshake/server.js";
 import type { HttpHead } from "../../protocol/handshake/http.js";
 import { CloseCode } from "../../protocol/close-codes.js";
 import { WebSocket } from "./websocket.js";
+import { binaryAsBuffer } from "./buffers.js";
 import { nodeDeflateEngine } from "./zlib-engine.js";
 import { deflateForServer, type DeflateOptions } from "../../protocol/extensions/permessage-deflate.js";
 
@@ -41,7 +42,6 @@ export interface ServerEvents {
   close: [];
 }
 
-import { binaryAsBuffer } from "./buffers.js";
 
 export class WebSocketServer extends EventEmitter<ServerEvents> {
   readonly clients = new Set<WebSocket>();

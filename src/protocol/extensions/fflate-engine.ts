@@ -5,18 +5,8 @@
 // RFC 7692 always permits (RSV1 clear).
 import { Inflate } from "fflate";
 import { MessageTooBigError } from "../errors.js";
+import { concatBytes } from "../../core/bytes.js";
 import type { Decompressor, DeflateEngine } from "./deflate-engine.js";
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 /** fflate's inflate state: `f` is set once a BFINAL block was read, `l` while a block is open. */
 type InflateState = { s?: { f?: number; l?: unknown } };
@@ -40,7 +30,7 @@ class FflateDecompressor implements Decompressor {
     // A block with BFINAL set ended the peer's stream (RFC 7692 §7.2.3.3): start afresh next time.
     const st = (this.i as unknown as InflateState).s;
     if (st?.f && !st.l) this.i = undefined;
-    return concat(this.chunks, this.total);
+    return concatBytes(this.chunks, this.total);
   }
   close(): void {}
 }

@@ -1,6 +1,7 @@
 // Incremental HTTP/1.1 head parser for the upgrade handshake. Finds the blank line by scanning only
 // new bytes, then splits lines by hand: linear time, no regex backtracking over header values.
 import { HandshakeError } from "../errors.js";
+import { concatBytes } from "../../core/bytes.js";
 
 export interface HttpHead {
   /** Request: method, target, version. Response: version, status, reason. */
@@ -40,7 +41,7 @@ export class HeadParser {
         const head = parseHead(buf.subarray(0, headEnd - 4), this.limits.maxHeaders);
         // Bytes after the head belong to the WebSocket: keep them, from the buffer and the chunk.
         const restOfBuf = buf.subarray(headEnd, this.len);
-        const rest = take < chunk.length ? concat(restOfBuf, chunk.subarray(take)) : restOfBuf.slice();
+        const rest = take < chunk.length ? concatBytes([restOfBuf, chunk.subarray(take)]) : restOfBuf.slice();
         return { head, rest };
       }
     }
@@ -55,13 +56,6 @@ export class HeadParser {
     grown.set(this.buf.subarray(0, this.len));
     this.buf = grown;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 function isTokenChar(c: number): boolean {

@@ -1,0 +1,13 @@
+// Joining byte chunks: one place for the copy every assembler ends with.
+
+/** The chunks as one array; a single chunk is returned as it is (no copy). */
+export function concatBytes(chunks: readonly Uint8Array[], total = chunks.reduce((n, c) => n + c.length, 0)): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
