@@ -16,6 +16,7 @@ export function loadWs(native) {
     Receiver: require(inside("ws", "lib/receiver.js")),
     Sender: require(inside("ws", "lib/sender.js")),
     bufferUtil: require(inside("ws", "lib/buffer-util.js")),
+    PerMessageDeflate: require(inside("ws", "lib/permessage-deflate.js")),
   };
   if (saved === undefined) delete process.env.WS_NO_BUFFER_UTIL;
   else process.env.WS_NO_BUFFER_UTIL = saved;

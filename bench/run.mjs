@@ -213,6 +213,52 @@ if (want("send")) {
   }
 }
 
+// ---- permessage-deflate: compress on one side, inflate on the other ---------------------------
+if (want("deflate")) {
+  const { PerMessageDeflate } = loadWs(true);
+  const { zlibEngine } = await import("wasmsocket/node");
+  const { deflateForServer, deflateForClient } = await import("wasmsocket");
+  const record = (i) => ({ id: i, user: `user${i % 97}`, action: "update", ts: 1732500000000 + i, tags: ["a", "bb", "ccc"], payload: { x: i * 3, y: "some text ".repeat(3) } });
+  for (const n of [1 * KiB, 16 * KiB, 256 * KiB]) {
+    let text = "";
+    for (let i = 0; text.length < n; i++) text += JSON.stringify(record(i)) + "\n";
+    text = text.slice(0, n);
+    const count = Math.max(4, Math.floor((2 * MiB) / n));
+    // ws: its PerMessageDeflate pair, as its Sender and Receiver drive it (asynchronous zlib).
+    const wsServer = new PerMessageDeflate({ threshold: 0 }, true, 0);
+    const wsClient = new PerMessageDeflate({ threshold: 0 }, false, 0);
+    wsServer.accept(wsServer.acceptAsServer([{}]) && [{}]);
+    wsClient.accept([{}]);
+    const wsTask = async () => {
+      for (let i = 0; i < count; i++) {
+        const c = await new Promise((res, rej) => wsServer.compress(Buffer.from(text), true, (e, d) => (e ? rej(e) : res(d))));
+        const d = await new Promise((res, rej) => wsClient.decompress(c, true, (e, r) => (e ? rej(e) : res(r))));
+        if (d.length !== text.length) throw new Error("ws lost bytes");
+      }
+    };
+    // Ours: a server connection sends, a client connection receives, both negotiated on node:zlib.
+    const client = Connection.client("ws://x/", { negotiator: deflateForClient({ threshold: 0 }, zlibEngine) });
+    const server = Connection.server();
+    server.receive(Buffer.concat(client.takeOutgoing()));
+    const req = server.takeEvents()[0].request;
+    server.accept(deflateForServer(req.extensions, { threshold: 0 }, zlibEngine));
+    client.receive(Buffer.concat(server.takeOutgoing()));
+    client.takeEvents();
+    server.takeEvents();
+    const oursTask = () => {
+      for (let i = 0; i < count; i++) server.send(text);
+      for (const chunk of server.takeOutgoing()) client.receive(chunk);
+      let got = 0;
+      for (const e of client.takeEvents()) if (e.type === "message") got++;
+      if (got !== count) throw new Error(`wasmsocket got ${got}/${count}`);
+    };
+    await group(`permessage-deflate ${sizeName(n)} JSON text, compress + inflate (${count} msgs)`, { bytes: count * n, items: count, anchor: "ws PerMessageDeflate" }, {
+      "ws PerMessageDeflate": wsTask,
+      "wasmsocket (node:zlib, sync)": oursTask,
+    });
+  }
+}
+
 const json = opt("json");
 if (json) {
   writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0].model, cores: os.cpus().length, results }, null, 2));

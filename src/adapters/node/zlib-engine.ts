@@ -7,6 +7,7 @@ import * as zlib from "node:zlib";
 import { InvalidPayloadError, MessageTooBigError } from "../../protocol/errors.js";
 import type { Compressor, Decompressor, DeflateEngine, DeflateSettings } from "../../protocol/extensions/deflate-engine.js";
 import { fflateEngine } from "../../protocol/extensions/fflate-engine.js";
+import { concatBytes } from "../../core/bytes.js";
 
 interface ZlibInternals {
   _handle: { writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void } | null;
@@ -18,6 +19,8 @@ interface ZlibInternals {
 
 const SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
 const OUT_CHUNK = 64 * 1024;
+/** zlib writes here, and each call copies out only what it produced (no 64 KiB buffer per message). */
+const scratch = Buffer.allocUnsafe(OUT_CHUNK);
 
 /**
  * Runs `input` through the stream with a sync flush; at most `maxOutput` bytes out. `ended` says
@@ -29,7 +32,7 @@ function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): { out: Uin
   let inOff = 0;
   let inLen = input.length;
   for (;;) {
-    const out = Buffer.allocUnsafe(OUT_CHUNK);
+    const out = scratch;
     const handle = z._handle;
     if (!handle) throw new InvalidPayloadError("compressed stream closed after an error", "WS_ERR_INVALID_COMPRESSED_DATA");
     handle.writeSync(SYNC_FLUSH, input, inOff, inLen, out, 0, OUT_CHUNK);
@@ -40,7 +43,7 @@ function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): { out: Uin
     if (have > 0) {
       total += have;
       if (total > maxOutput) throw new MessageTooBigError("message over the size limit after decompression");
-      parts.push(out.subarray(0, have));
+      parts.push(Uint8Array.prototype.slice.call(out, 0, have));
     }
     inOff += inLen - availIn;
     inLen = availIn;
@@ -48,8 +51,7 @@ function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): { out: Uin
   }
   // Input left over with output room to spare: the stream ended before the input did.
   const ended = inLen > 0;
-  const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
-  return { out: new Uint8Array(out.buffer, out.byteOffset, out.length), ended };
+  return { out: concatBytes(parts, total), ended };
 }
 
 function open(z: zlib.DeflateRaw | zlib.InflateRaw): ZlibInternals {
