@@ -25,5 +25,5 @@ for (const n of [16, 32, 48, 64, 96, 128, 256]) {
     return b.utf8Validate(inputPtr, n, 0, false, 0, 0);
   });
   await bench.run();
-  console.log(`${String(n).padStart(4)} B  ` + bench.tasks.map((t) => `${t.name} ${(t.result!.latency.mean * 1e6).toFixed(0)} ns`).join("  |  "));
+  console.log(`${String(n).padStart(4)} B  ` + bench.tasks.map((t) => `${t.name} ${(((t.result as { latency?: { mean: number } }).latency?.mean ?? NaN) * 1e6).toFixed(0)} ns`).join("  |  "));
 }
