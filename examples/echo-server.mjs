@@ -1,19 +1,28 @@
 #!/usr/bin/env node
-// Echo server: sends every message back with its type. Used by the conformance suite and benchmarks.
+// Echo server: sends every message back with its type, permessage-deflate on, 64 MiB messages.
+// Runs unchanged on each runtime, on that runtime's own adapter:
 //   node examples/echo-server.mjs --port 9001 [--host 127.0.0.1]
-import { WebSocketServer, backendInfo } from "wasmsocket/node";
-
-const args = process.argv.slice(2);
+//   bun examples/echo-server.mjs --port 9001
+//   deno run -A examples/echo-server.mjs --port 9001
+const args = globalThis.Deno ? Deno.args : process.argv.slice(2);
 const arg = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
 const port = Number(arg("port", 9001));
 const host = arg("host", "127.0.0.1");
+const options = { perMessageDeflate: true, maxMessageSize: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024 };
+const echo = (ws) => ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
 
-const wss = new WebSocketServer({ port, host, perMessageDeflate: true, maxMessageSize: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024 }, () => {
-  console.log(`listening on ws://${host}:${port} (core: ${backendInfo().name})`);
-});
-wss.on("connection", (ws) => {
-  ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
-});
+if (globalThis.Deno || globalThis.Bun) {
+  const runtime = globalThis.Deno ? "deno" : "bun";
+  const { serve, backendInfo } = await import(`wasmsocket/${runtime}`);
+  serve({ ...options, port, hostname: host }, echo);
+  console.log(`listening on ws://${host}:${port} (${runtime}, core: ${backendInfo().name})`);
+} else {
+  const { WebSocketServer, backendInfo } = await import("wasmsocket/node");
+  const wss = new WebSocketServer({ ...options, port, host }, () => {
+    console.log(`listening on ws://${host}:${port} (node, core: ${backendInfo().name})`);
+  });
+  wss.on("connection", echo);
+}

@@ -9,5 +9,8 @@ await Promise.all([
   build({ ...common, entryPoints: ["src/node.ts"], outfile: "dist/node.js", format: "esm", platform: "node" }),
   build({ ...common, entryPoints: ["src/node.ts"], outfile: "dist/node.cjs", format: "cjs", platform: "node" }),
   build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/browser.js", format: "esm", platform: "browser", minify: true }),
+  // Deno and Bun: ESM, with node:zlib left to the runtime's own implementation.
+  build({ ...common, entryPoints: ["src/deno.ts"], outfile: "dist/deno.js", format: "esm", platform: "neutral", external: ["node:*"] }),
+  build({ ...common, entryPoints: ["src/bun.ts"], outfile: "dist/bun.js", format: "esm", platform: "neutral", external: ["node:*"] }),
 ]);
 console.log("bundles written to dist/");

@@ -5,26 +5,19 @@ import type { Duplex } from "node:stream";
 import type { Connection } from "../../protocol/connection.js";
 import type { ConnectionEvent } from "../../protocol/events.js";
 import type { UpgradeRequest } from "../../protocol/handshake/server.js";
-import { SocketDriver } from "./socket-driver.js";
+import { driveSocket } from "./socket-driver.js";
+import type { ConnectionDriver } from "../driver.js";
+import { dispatchEvent, READY_STATES, type SocketEvents } from "../events.js";
 
 export const CONNECTING = 0;
 export const OPEN = 1;
 export const CLOSING = 2;
 export const CLOSED = 3;
 
-const READY: Record<string, number> = { connecting: CONNECTING, open: OPEN, closing: CLOSING, closed: CLOSED };
 
 type SendCallback = (err?: Error) => void;
 
-export interface WebSocketEvents {
-  open: [];
-  message: [data: string | Buffer, isBinary: boolean];
-  ping: [data: Buffer];
-  pong: [data: Buffer];
-  close: [code: number, reason: string];
-  error: [error: Error];
-  drain: [];
-}
+export type WebSocketEvents = SocketEvents<Buffer>;
 
 export class WebSocket extends EventEmitter<WebSocketEvents> {
   static readonly CONNECTING = CONNECTING;
@@ -33,21 +26,23 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   static readonly CLOSED = CLOSED;
 
   /** @internal */
-  readonly driver: SocketDriver;
+  readonly driver: ConnectionDriver;
   private readonly conn: Connection;
+  private readonly rawSocket: Duplex;
 
   /** @internal Created by WebSocketServer and connect(). */
   constructor(socket: Duplex, conn: Connection) {
     super();
     this.conn = conn;
-    this.driver = new SocketDriver(socket, conn, {
+    this.rawSocket = socket;
+    this.driver = driveSocket(socket, conn, {
       onEvent: (ev) => this.onEvent(ev),
       onDrain: () => this.emit("drain"),
     });
   }
 
   get readyState(): number {
-    return READY[this.conn.state]!;
+    return READY_STATES[this.conn.state];
   }
   get protocol(): string {
     return this.conn.protocol;
@@ -57,40 +52,18 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
   /** Bytes queued but not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.conn.bufferedAmount + this.driver.socket.writableLength;
+    return this.conn.bufferedAmount + this.rawSocket.writableLength;
   }
   /** The underlying socket. */
   get socket(): Duplex {
-    return this.driver.socket;
+    return this.rawSocket;
   }
 
   /** @internal Server role: decides on the upgrade request. */
   onRequest: ((request: UpgradeRequest) => void) | undefined;
 
   private onEvent(ev: ConnectionEvent): void {
-    switch (ev.type) {
-      case "request":
-        this.onRequest?.(ev.request);
-        break;
-      case "message":
-        this.emit("message", ev.data as string | Buffer, ev.binary);
-        break;
-      case "ping":
-        this.emit("ping", ev.data as Buffer);
-        break;
-      case "pong":
-        this.emit("pong", ev.data as Buffer);
-        break;
-      case "open":
-        this.emit("open");
-        break;
-      case "close":
-        this.emit("close", ev.code, ev.reason);
-        break;
-      case "error":
-        if (this.listenerCount("error") > 0) this.emit("error", ev.error);
-        break;
-    }
+    dispatchEvent(ev, (name, ...args) => this.emit(name as "open", ...(args as [])), () => this.listenerCount("error") > 0, this.onRequest);
   }
 
   /** Sends a message; strings as text, bytes as binary (override with `binary`). */
@@ -126,10 +99,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /** Stops reading from the socket (backpressure toward the peer). */
   pause(): void {
-    this.driver.socket.pause();
+    this.rawSocket.pause();
   }
 
   resume(): void {
-    this.driver.socket.resume();
+    this.rawSocket.resume();
   }
 }

@@ -1,0 +1,86 @@
+// A ws-like WebSocket for any runtime (Deno, Bun, browsers, workers, custom transports), over the
+// generic driver. Same events and methods as the Node WebSocket, with a tiny built-in emitter.
+import type { Connection } from "../protocol/connection.js";
+import type { UpgradeRequest } from "../protocol/handshake/server.js";
+import { ConnectionDriver, type Transport } from "./driver.js";
+import { dispatchEvent, READY_STATES, type SocketEvents } from "./events.js";
+
+type Events = SocketEvents<Uint8Array>;
+type Listener<K extends keyof Events> = (...args: Events[K]) => void;
+
+export class WebSocketConnection {
+  /** @internal */
+  readonly driver: ConnectionDriver;
+  /** @internal Server role: decides on the upgrade request. */
+  onRequest: ((request: UpgradeRequest) => void) | undefined;
+  private readonly listeners = new Map<string, Set<(...a: never[]) => void>>();
+
+  constructor(
+    private readonly conn: Connection,
+    transport: Transport,
+  ) {
+    this.driver = new ConnectionDriver(conn, transport, {
+      onEvent: (ev) => dispatchEvent(ev, (name, ...args) => this.emit(name, args), () => (this.listeners.get("error")?.size ?? 0) > 0, this.onRequest),
+      onDrain: () => this.emit("drain", []),
+    });
+  }
+
+  on<K extends keyof Events>(event: K, f: Listener<K>): this {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(f as (...a: never[]) => void);
+    return this;
+  }
+
+  off<K extends keyof Events>(event: K, f: Listener<K>): this {
+    this.listeners.get(event)?.delete(f as (...a: never[]) => void);
+    return this;
+  }
+
+  once<K extends keyof Events>(event: K, f: Listener<K>): this {
+    const wrapped = ((...args: Events[K]) => {
+      this.off(event, wrapped);
+      f(...args);
+    }) as Listener<K>;
+    return this.on(event, wrapped);
+  }
+
+  private emit(name: string, args: unknown[]): void {
+    for (const f of [...(this.listeners.get(name) ?? [])]) (f as (...a: unknown[]) => void)(...args);
+  }
+
+  get readyState(): number {
+    return READY_STATES[this.conn.state];
+  }
+  get protocol(): string {
+    return this.conn.protocol;
+  }
+  get extensions(): string {
+    return this.conn.extensions;
+  }
+  get bufferedAmount(): number {
+    return this.conn.bufferedAmount;
+  }
+
+  send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView, options: { binary?: boolean; compress?: boolean } = {}): boolean {
+    const sent = this.conn.send(data, options);
+    this.driver.requestFlush();
+    return sent;
+  }
+  ping(data?: Uint8Array | string): void {
+    this.conn.ping(data);
+    this.driver.requestFlush();
+  }
+  pong(data?: Uint8Array | string): void {
+    this.conn.pong(data);
+    this.driver.requestFlush();
+  }
+  close(code?: number, reason?: string): void {
+    this.conn.close(code, reason);
+    this.driver.requestFlush();
+  }
+  /** Destroys the connection at once (no close handshake). */
+  terminate(): void {
+    this.driver.destroy();
+  }
+}

@@ -1,0 +1,113 @@
+// wasmsocket/bun: servers and clients over Bun.listen / Bun.connect socket handlers.
+import { Connection } from "./protocol/connection.js";
+import { WebSocketConnection } from "./adapters/socket.js";
+import type { Transport } from "./adapters/driver.js";
+import { acceptOn, type OnConnection, type RuntimeServerOptions } from "./adapters/runtime-server.js";
+import { nodeDeflateEngine } from "./adapters/node/zlib-engine.js";
+import { deflateForClient, type DeflateOptions } from "./protocol/extensions/permessage-deflate.js";
+import { concatBytes } from "./core/bytes.js";
+import type { ConnectionOptions } from "./protocol/connection.js";
+import type { ClientRequestOptions } from "./protocol/handshake/client.js";
+
+export * from "./index.js";
+export { WebSocketConnection } from "./adapters/socket.js";
+
+interface BunSocket {
+  write(data: Uint8Array): number;
+  end(): void;
+  terminate?(): void;
+  setNoDelay?(on: boolean): void;
+  data: { ws?: WebSocketConnection; transport?: BunTransport };
+}
+interface SocketHandlers {
+  open(s: BunSocket): void;
+  data(s: BunSocket, d: Uint8Array): void;
+  drain(s: BunSocket): void;
+  close(s: BunSocket): void;
+  error?(s: BunSocket, e: Error): void;
+}
+declare const Bun: {
+  listen(o: { hostname: string; port: number; socket: SocketHandlers }): { port: number; hostname: string; stop(closeActive?: boolean): void };
+  connect(o: { hostname: string; port: number; socket: SocketHandlers }): Promise<BunSocket>;
+};
+
+/** Bun's write may take only part of the bytes: the rest waits here for 'drain'. */
+class BunTransport implements Transport {
+  private backlog: Uint8Array | undefined;
+  constructor(private readonly s: BunSocket) {}
+  write(chunks: Uint8Array[]): boolean {
+    const bytes = concatBytes(this.backlog ? [this.backlog, ...chunks] : chunks);
+    this.backlog = undefined;
+    const n = this.s.write(bytes);
+    if (n < bytes.length) this.backlog = bytes.subarray(Math.max(0, n));
+    return !this.backlog;
+  }
+  /** Writes the backlog; true when it is all out. */
+  drain(): boolean {
+    if (!this.backlog) return true;
+    const b = this.backlog;
+    this.backlog = undefined;
+    return this.write([b]);
+  }
+  end(): void {
+    this.s.end();
+  }
+  destroy(): void {
+    (this.s.terminate ?? this.s.end).call(this.s);
+  }
+}
+
+function handlers(onOpen: (s: BunSocket) => void): SocketHandlers {
+  return {
+    open: onOpen,
+    data: (s, d) => s.data.ws?.driver.receive(d),
+    drain: (s) => {
+      if (s.data.transport?.drain()) s.data.ws?.driver.drained();
+    },
+    close: (s) => s.data.ws?.driver.transportClosed(),
+    error: () => {},
+  };
+}
+
+/** Listens on TCP and calls `onConnection` for every accepted WebSocket. */
+export function serve(options: RuntimeServerOptions, onConnection: OnConnection): { port: number; hostname: string; close(): void } {
+  const server = Bun.listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+    socket: handlers((s) => {
+      s.setNoDelay?.(true);
+      const conn = Connection.server(options);
+      const transport = new BunTransport(s);
+      const ws = new WebSocketConnection(conn, transport);
+      s.data = { ws, transport };
+      acceptOn(ws, conn, options, nodeDeflateEngine, onConnection);
+    }),
+  });
+  return { port: server.port, hostname: server.hostname, close: () => server.stop(true) };
+}
+
+/** Connects to a ws:// URL; listen for 'open'. */
+export function connect(url: string, options: ConnectionOptions & ClientRequestOptions & { perMessageDeflate?: boolean | DeflateOptions } = {}): WebSocketConnection {
+  const u = new URL(url);
+  if (u.protocol !== "ws:") throw new TypeError("wasmsocket/bun: only ws:// URLs");
+  const pmd = options.perMessageDeflate ?? true;
+  const conn = Connection.client(u, { negotiator: pmd ? deflateForClient(pmd === true ? {} : pmd, nodeDeflateEngine) : undefined, ...options });
+  let transport: BunTransport | undefined;
+  const proxy: Transport = {
+    write: (chunks) => transport?.write(chunks) ?? true,
+    end: () => transport?.end(),
+    destroy: () => transport?.destroy(),
+  };
+  const ws = new WebSocketConnection(conn, proxy);
+  Bun.connect({
+    hostname: u.hostname,
+    port: Number(u.port) || 80,
+    socket: handlers((s) => {
+      transport = new BunTransport(s);
+      s.data = { ws, transport };
+      ws.driver.pump();
+    }),
+  }).catch(() => ws.driver.transportClosed());
+  return ws;
+}
+export { nodeDeflateEngine as deflateEngine } from "./adapters/node/zlib-engine.js";

@@ -1,0 +1,97 @@
+// The same echo checks on every runtime, over real TCP on 127.0.0.1: our servers on Node, Deno and
+// Bun (each on its own adapter) against ws's client and each runtime's client, and ws's server
+// against each runtime's client. Deno and Bun are the binaries their npm packages ship.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { createServer, type AddressInfo } from "node:net";
+import WS, { WebSocketServer as WsServer } from "ws";
+
+const ROOT = join(import.meta.dirname, "..");
+const RUNTIMES: Record<string, string[]> = {
+  node: [process.execPath],
+  deno: [join(ROOT, "node_modules/.bin/deno"), "run", "-A"],
+  bun: [join(ROOT, "node_modules/.bin/bun")],
+};
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(runtime: string, script: string, args: string[]): ChildProcess {
+  const [cmd, ...pre] = RUNTIMES[runtime]!;
+  return spawn(cmd!, [...pre, script, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+function output(p: ChildProcess): Promise<{ code: number | null; out: string }> {
+  let out = "";
+  p.stdout!.on("data", (d) => (out += d));
+  p.stderr!.on("data", (d) => (out += d));
+  return new Promise((resolve) => p.on("exit", (code) => resolve({ code, out })));
+}
+
+async function startEcho(runtime: string): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = run(runtime, "examples/echo-server.mjs", ["--port", String(port)]);
+  await new Promise<void>((resolve, reject) => {
+    let seen = "";
+    proc.stdout!.on("data", (d) => {
+      seen += d;
+      if (seen.includes("listening on")) resolve();
+    });
+    proc.on("exit", (c) => reject(new Error(`${runtime} echo server exited ${c}: ${seen}`)));
+  });
+  return { url: `ws://127.0.0.1:${port}`, proc };
+}
+
+async function wsClientEcho(url: string): Promise<void> {
+  const ws = new WS(url, { perMessageDeflate: { threshold: 0 } });
+  await new Promise((r) => ws.once("open", r));
+  expect(ws.extensions).toContain("permessage-deflate");
+  const msgs = ["hello", "x".repeat(70_000), Buffer.alloc(300_000, 9)];
+  for (const m of msgs) {
+    ws.send(m);
+    const [d, isBinary] = await new Promise<[Buffer, boolean]>((r) => ws.once("message", (...a: [Buffer, boolean]) => r(a)));
+    expect(isBinary).toBe(typeof m !== "string");
+    expect(Buffer.compare(d, Buffer.from(m))).toBe(0);
+  }
+  ws.close();
+  await new Promise((r) => ws.once("close", r));
+}
+
+describe.each(["node", "deno", "bun"])("echo server on %s", (runtime) => {
+  let server: { url: string; proc: ChildProcess };
+  beforeAll(async () => void (server = await startEcho(runtime)));
+  afterAll(() => void server.proc.kill());
+
+  it("serves ws's client, with permessage-deflate", () => wsClientEcho(server.url));
+
+  it.each(["node", "deno", "bun"])("serves a %s client on its own adapter", async (clientRuntime) => {
+    const { code, out } = await output(run(clientRuntime, "test/fixtures/echo-client.mjs", ["--url", server.url]));
+    expect(out.trim()).toBe("ok");
+    expect(code).toBe(0);
+  });
+});
+
+describe("ws server", () => {
+  let server: WsServer;
+  let url: string;
+  beforeAll(async () => {
+    server = new WsServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true, maxPayload: 1 << 25 });
+    await new Promise((r) => server.once("listening", r));
+    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server.on("connection", (ws) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it.each(["deno", "bun"])("serves a %s client on its own adapter", async (clientRuntime) => {
+    const { code, out } = await output(run(clientRuntime, "test/fixtures/echo-client.mjs", ["--url", url]));
+    expect(out.trim()).toBe("ok");
+    expect(code).toBe(0);
+  });
+});
