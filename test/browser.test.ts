@@ -1,0 +1,56 @@
+// Headless Chromium (Debian's package, driven by playwright-core): the browser's own WebSocket
+// against our Node server (with the permessage-deflate it offers), and the browser bundle running
+// on the WASM SIMD core inside the page. `.ci/run` installs Chromium with apt-get.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
+import { join } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ROOT = join(import.meta.dirname, "..");
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe("in headless Chromium", () => {
+  let browser: Browser;
+  let server: ChildProcess;
+  let origin: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+    const port = await freePort();
+    server = spawn(process.execPath, ["examples/start.mjs", "--port", String(port)], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise<void>((resolve) => server.stdout!.on("data", (d) => String(d).includes("listening") && resolve()));
+    origin = `http://127.0.0.1:${port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.kill();
+  });
+
+  it("the npm start page: browser WebSocket ↔ our server with permessage-deflate, WASM SIMD core in the page", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(origin + "/");
+    await page.waitForSelector("body[data-result]", { timeout: 20_000 });
+    const result = JSON.parse((await page.getAttribute("body", "data-result"))!);
+    expect(errors).toEqual([]);
+    expect(result).toMatchObject({ core: "wasm-simd", selfCheck: true, echoed: 3, allOk: true });
+    expect(result.extensions).toContain("permessage-deflate");
+    await page.close();
+  });
+});
