@@ -16,11 +16,15 @@ const port = Number(arg("port", 9001));
 const host = arg("host", "127.0.0.1");
 const bundle = readFileSync(new URL("../dist/browser.js", import.meta.url));
 const page = readFileSync(new URL("./page.html", import.meta.url));
+const swPage = readFileSync(new URL("./sw.html", import.meta.url));
+const sw = readFileSync(new URL("./sw.js", import.meta.url));
 
 const server = http.createServer((req, res) => {
   const path = new URL(req.url ?? "/", "http://x").pathname;
   if (path === "/") res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(page);
   else if (path === "/wasmsocket.js") res.writeHead(200, { "Content-Type": "text/javascript" }).end(bundle);
+  else if (path === "/sw.html") res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(swPage);
+  else if (path === "/sw.js") res.writeHead(200, { "Content-Type": "text/javascript" }).end(sw);
   else res.writeHead(404).end("not found\n");
 });
 const wss = new WebSocketServer({ server, perMessageDeflate: true, maxMessageSize: 64 * 1024 * 1024 });

@@ -20,3 +20,6 @@ export {
 } from "./protocol/extensions/permessage-deflate.js";
 export type { DeflateEngine, Compressor, Decompressor, DeflateSettings } from "./protocol/extensions/deflate-engine.js";
 export { fflateEngine } from "./protocol/extensions/fflate-engine.js";
+export { overStreams, type StreamPair } from "./adapters/streams.js";
+export { WebSocketConnection } from "./adapters/socket.js";
+export { ConnectionDriver, type Transport } from "./adapters/driver.js";

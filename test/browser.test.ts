@@ -53,4 +53,16 @@ describe("in headless Chromium", () => {
     expect(result.extensions).toContain("permessage-deflate");
     await page.close();
   });
+
+  it("an ES-module service worker imports the bundle and round-trips frames over a streams pair", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(origin + "/sw.html");
+    await page.waitForSelector("body[data-result]", { timeout: 20_000 });
+    const result = JSON.parse((await page.getAttribute("body", "data-result"))!);
+    expect(errors).toEqual([]);
+    expect(result).toEqual({ core: "wasm-simd", ok: true, code: 1000 });
+    await page.close();
+  });
 });
