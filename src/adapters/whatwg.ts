@@ -1,0 +1,122 @@
+// A WHATWG-compatible WebSocket (the browser API: readyState, binaryType, bufferedAmount, protocol,
+// extensions, onopen/onmessage/onerror/onclose and addEventListener), over any of our sockets, so
+// browser code runs unchanged on servers. Plus an async iterator of messages.
+import type { SocketEvents } from "./events.js";
+
+/** What the runtime adapters' sockets offer (the Node WebSocket and WebSocketConnection both do). */
+export interface EventSocket {
+  on<K extends keyof SocketEvents<Uint8Array>>(event: K, f: (...args: SocketEvents<Uint8Array>[K]) => void): unknown;
+  send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView): unknown;
+  close(code?: number, reason?: string): void;
+  readonly readyState: number;
+  readonly protocol: string;
+  readonly extensions: string;
+  readonly bufferedAmount: number;
+}
+
+export class MessageEventLike extends Event {
+  constructor(
+    type: string,
+    readonly data: unknown,
+  ) {
+    super(type);
+  }
+}
+
+export class CloseEventLike extends Event {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    readonly wasClean: boolean,
+  ) {
+    super("close");
+  }
+}
+
+type Handler = ((ev: Event) => void) | null;
+
+export class WhatwgWebSocket extends EventTarget {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+
+  binaryType: "arraybuffer" | "blob" = "blob";
+  onopen: Handler = null;
+  onmessage: Handler = null;
+  onerror: Handler = null;
+  onclose: Handler = null;
+
+  constructor(
+    readonly url: string,
+    private readonly socket: EventSocket,
+  ) {
+    super();
+    socket.on("open", () => this.fire(new Event("open")));
+    socket.on("message", (data, isBinary) => {
+      let out: unknown = data;
+      if (isBinary || typeof data !== "string") {
+        const bytes = data as Uint8Array;
+        const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+        out = this.binaryType === "blob" && typeof Blob === "function" ? new Blob([copy]) : copy;
+      }
+      this.fire(new MessageEventLike("message", out));
+    });
+    socket.on("error", () => this.fire(new Event("error")));
+    socket.on("close", (code, reason) => this.fire(new CloseEventLike(code, reason, code !== 1006)));
+  }
+
+  private fire(ev: Event): void {
+    const handler = (this as unknown as Record<string, Handler>)[`on${ev.type}`];
+    handler?.call(this, ev);
+    this.dispatchEvent(ev);
+  }
+
+  get readyState(): number {
+    return this.socket.readyState;
+  }
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+  get extensions(): string {
+    return this.socket.extensions;
+  }
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  send(data: string | ArrayBuffer | ArrayBufferView): void {
+    if (this.readyState === 0) throw new DOMException("WebSocket is still connecting", "InvalidStateError");
+    this.socket.send(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999)) throw new DOMException("close code must be 1000 or 3000–4999", "InvalidAccessError");
+    this.socket.close(code, reason);
+  }
+}
+
+/** Messages as an async iterator: `for await (const { data, isBinary } of messages(socket))`. */
+export async function* messages<T>(socket: { on(event: "message", f: (data: T, isBinary: boolean) => void): unknown; on(event: "close", f: () => void): unknown }): AsyncGenerator<{ data: T; isBinary: boolean }> {
+  const queue: { data: T; isBinary: boolean }[] = [];
+  let done = false;
+  let wake: (() => void) | undefined;
+  socket.on("message", (data, isBinary) => {
+    queue.push({ data, isBinary });
+    wake?.();
+  });
+  socket.on("close", () => {
+    done = true;
+    wake?.();
+  });
+  for (;;) {
+    while (queue.length) yield queue.shift()!;
+    if (done) return;
+    await new Promise<void>((r) => (wake = r));
+    wake = undefined;
+  }
+}
