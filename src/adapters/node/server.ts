@@ -2,6 +2,7 @@
 // upgrades you hand it (noServer + handleUpgrade).
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import type * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { Connection, type ConnectionOptions } from "../../protocol/connection.js";
@@ -31,6 +32,8 @@ export interface ServerOptions extends ConnectionOptions {
   headers?: Record<string, string>;
   /** Keep the set of open clients (default true). */
   clientTracking?: boolean;
+  /** Serve wss:// on its own listener: key, cert and the other node:tls server options. */
+  tls?: tls.TlsOptions;
   /** Negotiate permessage-deflate when clients offer it (default false, as in ws). */
   perMessageDeflate?: boolean | DeflateOptions;
 }
@@ -46,7 +49,7 @@ export interface ServerEvents {
 export class WebSocketServer extends EventEmitter<ServerEvents> {
   readonly clients = new Set<WebSocket>();
   private readonly options: ServerOptions;
-  private netServer: net.Server | undefined;
+  private netServer: net.Server | tls.Server | undefined;
   private closing = false;
 
   constructor(options: ServerOptions, onListening?: () => void) {
@@ -58,7 +61,9 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
         this.handleUpgrade(req, socket, head, (ws, r) => this.emit("connection", ws, r));
       });
     } else if (!options.noServer) {
-      const srv = net.createServer({ noDelay: true }, (socket) => this.handleSocket(socket));
+      const srv = options.tls
+        ? tls.createServer({ ...options.tls }, (socket) => this.handleSocket(socket))
+        : net.createServer({ noDelay: true }, (socket) => this.handleSocket(socket));
       this.netServer = srv;
       srv.on("error", (e) => this.emit("error", e));
       srv.on("listening", () => this.emit("listening"));

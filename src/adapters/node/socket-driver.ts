@@ -7,18 +7,28 @@ export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks
   const transport: Transport = {
     write(chunks) {
       if (socket.destroyed) return true;
-      if (chunks.length === 1) return socket.write(chunks[0]!);
-      socket.cork();
-      for (const c of chunks) socket.write(c);
-      socket.uncork();
-      return socket.writableLength < socket.writableHighWaterMark;
+      let ok: boolean;
+      if (chunks.length === 1) {
+        ok = socket.write(chunks[0]!);
+      } else {
+        socket.cork();
+        for (const c of chunks) socket.write(c);
+        socket.uncork();
+        ok = socket.writableLength < socket.writableHighWaterMark;
+      }
+      // A peer that sends faster than it reads our replies is not read until it catches up.
+      if (!ok) socket.pause();
+      return ok;
     },
     end: () => socket.end(),
     destroy: () => socket.destroy(),
   };
   const driver = new ConnectionDriver(conn, transport, hooks);
   socket.on("data", (chunk: Buffer) => driver.receive(chunk));
-  socket.on("drain", () => driver.drained());
+  socket.on("drain", () => {
+    socket.resume();
+    driver.drained();
+  });
   socket.on("error", () => {
     // 'close' follows; the connection reports 1006.
   });
