@@ -35,14 +35,14 @@ describe("wss://", () => {
     const ws = connect(url, { tls: { ca: cert } });
     await new Promise((r) => ws.once("open", () => r(undefined)));
     ws.send(Buffer.alloc(100_000, 1));
-    const [d] = await new Promise<[Buffer]>((r) => ws.once("message", (...a) => r(a as [Buffer])));
+    const [d] = await new Promise<[Buffer]>((r) => ws.once("message", (data) => r([data as Buffer])));
     expect(d.length).toBe(100_000);
     ws.close();
   });
 
   it("our client refuses an untrusted certificate", async () => {
     const ws = connect(url);
-    const [code] = await new Promise<[number]>((r) => ws.once("close", (...a) => r(a)));
+    const [code] = await new Promise<[number]>((r) => ws.once("close", (c) => r([c])));
     expect(code).toBe(1006);
   });
 });

@@ -87,18 +87,13 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     (socket as net.Socket).setNoDelay?.(true);
     const conn = Connection.server(this.connectionOptions());
     const ws = new WebSocket(socket, conn);
-    let opened = false;
     ws.onRequest = (request) => {
       const verdict = this.decide(request);
       if (typeof verdict === "number") return conn.reject(verdict);
       conn.accept(this.acceptOptions(request, verdict.protocol));
-      opened = true;
       this.track(ws);
       this.emit("connection", ws, request);
     };
-    ws.on("error", () => {
-      if (!opened) socket.destroy();
-    });
   }
 
   /** ws-compatible: completes an upgrade that an HTTP server already parsed. */
