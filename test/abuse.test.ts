@@ -170,3 +170,27 @@ describe("many connections", () => {
     expect(process.memoryUsage().heapUsed - base).toBeLessThan(64 << 20);
   });
 });
+
+describe("a peer that stops reading", () => {
+  it("is dropped once maxPendingBytes are queued for it", async () => {
+    const srv = new WebSocketServer({ port: 0, host: "127.0.0.1", maxPendingBytes: 1 << 20 });
+    await new Promise((r) => srv.once("listening", () => r(undefined)));
+    const closed = new Promise<number>((resolve) =>
+      srv.on("connection", (ws: WebSocket) => {
+        ws.on("close", (code) => resolve(code));
+        const chunk = Buffer.alloc(64 * 1024);
+        const timer = setInterval(() => {
+          for (let i = 0; i < 16 && ws.readyState === 1; i++) ws.send(chunk);
+          if (ws.readyState !== 1) clearInterval(timer);
+        }, 1);
+      }),
+    );
+    const c = net.connect((srv.address() as AddressInfo).port, "127.0.0.1");
+    c.on("error", () => {});
+    c.write(REQUEST + "\r\n");
+    c.pause(); // never read
+    expect(await closed).toBe(1006);
+    c.destroy();
+    await new Promise<void>((r) => srv.close(() => r()));
+  });
+});

@@ -11,6 +11,8 @@ import { deflateForClient, type DeflateOptions } from "../../protocol/extensions
 export interface ClientOptions extends ConnectionOptions, ClientRequestOptions {
   /** TLS options for wss:// (ca, rejectUnauthorized, servername, ...). */
   tls?: tls.ConnectionOptions;
+  /** Bytes queued toward a server that does not read before it is dropped (default 64 MiB). */
+  maxPendingBytes?: number;
   /** Offer permessage-deflate (default true, as in ws and browsers). */
   perMessageDeflate?: boolean | DeflateOptions;
 }
@@ -28,7 +30,7 @@ export function connect(url: string | URL, options: ClientOptions = {}): WebSock
   const socket = secure
     ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...options.tls })
     : net.connect({ host, port, noDelay: true });
-  const ws = new WebSocket(socket, conn);
+  const ws = new WebSocket(socket, conn, options.maxPendingBytes);
   socket.once(secure ? "secureConnect" : "connect", () => ws.driver.pump());
   return ws;
 }

@@ -32,6 +32,8 @@ export interface ServerOptions extends ConnectionOptions {
   headers?: Record<string, string>;
   /** Keep the set of open clients (default true). */
   clientTracking?: boolean;
+  /** Bytes queued toward a peer that does not read before it is dropped (default 64 MiB). */
+  maxPendingBytes?: number;
   /** Serve wss:// on its own listener: key, cert and the other node:tls server options. */
   tls?: tls.TlsOptions;
   /** Negotiate permessage-deflate when clients offer it (default false, as in ws). */
@@ -86,7 +88,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     if (this.closing) return void socket.destroy();
     (socket as net.Socket).setNoDelay?.(true);
     const conn = Connection.server(this.connectionOptions());
-    const ws = new WebSocket(socket, conn);
+    const ws = new WebSocket(socket, conn, this.options.maxPendingBytes);
     ws.onRequest = (request) => {
       const verdict = this.decide(request);
       if (typeof verdict === "number") return conn.reject(verdict);
@@ -117,7 +119,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       return;
     }
     conn.accept(this.acceptOptions(request, verdict.protocol));
-    const ws = new WebSocket(socket, conn);
+    const ws = new WebSocket(socket, conn, this.options.maxPendingBytes);
     this.track(ws);
     cb(ws, request);
     if (head.length) conn.receive(head);

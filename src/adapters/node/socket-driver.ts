@@ -3,7 +3,10 @@ import type { Duplex } from "node:stream";
 import type { Connection } from "../../protocol/connection.js";
 import { ConnectionDriver, type DriverHooks, type Transport } from "../driver.js";
 
-export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks): ConnectionDriver {
+/** Default bound on bytes queued in a socket that the peer does not read (see README, Security). */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks, maxPendingBytes = DEFAULT_MAX_PENDING_BYTES): ConnectionDriver {
   const transport: Transport = {
     write(chunks) {
       if (socket.destroyed) return true;
@@ -16,8 +19,10 @@ export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks
         socket.uncork();
         ok = socket.writableLength < socket.writableHighWaterMark;
       }
-      // A peer that sends faster than it reads our replies is not read until it catches up.
+      // A peer that sends faster than it reads our replies is not read until it catches up...
       if (!ok) socket.pause();
+      // ...and one that stops reading altogether is dropped before our queue for it grows unbounded.
+      if (socket.writableLength > maxPendingBytes) socket.destroy(new Error("peer is not reading: pending bytes over maxPendingBytes"));
       return ok;
     },
     end: () => socket.end(),

@@ -31,14 +31,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   private readonly rawSocket: Duplex;
 
   /** @internal Created by WebSocketServer and connect(). */
-  constructor(socket: Duplex, conn: Connection) {
+  constructor(socket: Duplex, conn: Connection, maxPendingBytes?: number) {
     super();
     this.conn = conn;
     this.rawSocket = socket;
     this.driver = driveSocket(socket, conn, {
       onEvent: (ev) => this.onEvent(ev),
       onDrain: () => this.emit("drain"),
-    });
+    }, maxPendingBytes);
   }
 
   get readyState(): number {
