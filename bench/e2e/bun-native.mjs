@@ -1,0 +1,9 @@
+// Bun.serve's built-in WebSocket (uWebSockets, C++), echoing: the native ceiling on Bun.
+const port = Number(process.argv[process.argv.indexOf("--port") + 1]);
+Bun.serve({
+  port,
+  hostname: "127.0.0.1",
+  fetch: (req, server) => (server.upgrade(req) ? undefined : new Response("not a websocket", { status: 400 })),
+  websocket: { maxPayloadLength: 64 * 1024 * 1024, message: (ws, m) => ws.send(m) },
+});
+console.log(`listening on ws://127.0.0.1:${port}`);

@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// `npm run bench:e2e`: echo servers in their own processes on 127.0.0.1, driven by one C load
+// generator (bench/e2e/loadgen.c: epoll, pipelined, every echo verified), several runs each.
+// Reports msgs/s, MB/s, p50/p99 RTT, server CPU per message and peak RSS, and idle memory per
+// connection; writes bench/results/e2e-latest.{json,md,svg}.
+//   npm run bench:e2e [-- --runs 3 --seconds 4 --only node,ws]
+import { spawn, execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+
+const args = process.argv.slice(2);
+const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
+const RUNS = Number(opt("runs", 3));
+const SECONDS = Number(opt("seconds", 4));
+const only = opt("only")?.split(",");
+const root = new URL("../../", import.meta.url).pathname;
+mkdirSync(`${root}build`, { recursive: true });
+mkdirSync(`${root}bench/results`, { recursive: true });
+const loadgen = `${root}build/loadgen`;
+execFileSync("cc", ["-O2", "-o", loadgen, `${root}bench/e2e/loadgen.c`]);
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString()) || 100;
+const deno = `${root}node_modules/.bin/deno`;
+const bun = `${root}node_modules/.bin/bun`;
+const node = process.execPath;
+
+const SERVERS = [
+  { id: "node", name: "wasmsocket (Node)", cmd: [node, "examples/echo-server.mjs"] },
+  { id: "deno", name: "wasmsocket (Deno)", cmd: [deno, "run", "-A", "examples/echo-server.mjs"] },
+  { id: "bun", name: "wasmsocket (Bun)", cmd: [bun, "examples/echo-server.mjs"] },
+  { id: "ws", name: "ws + addons (Node)", cmd: [node, "bench/e2e/ws-echo.mjs"] },
+  { id: "wsjs", name: "ws pure JS (Node)", cmd: [node, "bench/e2e/ws-echo.mjs"], env: { WS_NO_BUFFER_UTIL: "1", WS_NO_UTF_8_VALIDATE: "1" } },
+  { id: "denonative", name: "Deno.serve native", cmd: [deno, "run", "-A", "bench/e2e/deno-native.mjs"] },
+  { id: "bunnative", name: "Bun.serve native (uWS)", cmd: [bun, "bench/e2e/bun-native.mjs"] },
+  { id: "tcpnode", name: "raw TCP echo (Node)", cmd: [node, "bench/e2e/tcp-echo.mjs"] },
+  { id: "tcpbun", name: "raw TCP echo (Bun)", cmd: [bun, "bench/e2e/tcp-echo.mjs"] },
+  { id: "tcpdeno", name: "raw TCP echo (Deno)", cmd: [deno, "run", "-A", "bench/e2e/tcp-echo.mjs"] },
+].filter((s) => !only || only.includes(s.id));
+
+const WORKLOADS = [
+  { id: "32B", name: "32 B text, 50 conns × 16 in flight", args: [50, 16, 32, "text"] },
+  { id: "4KiB", name: "4 KiB binary, 10 × 8", args: [10, 8, 4096, "binary"] },
+  { id: "1MiB", name: "1 MiB binary, 2 × 2", args: [2, 2, 1 << 20, "binary"] },
+];
+
+const freePort = () => new Promise((r) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => r(p)); }); });
+const cpuTicks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return Number(f[11]) + Number(f[12]); };
+const rssKb = (pid, field) => Number(/(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(field)))[1]);
+
+async function startServer(s) {
+  const port = await freePort();
+  const p = spawn(s.cmd[0], [...s.cmd.slice(1), "--port", String(port)], { cwd: root, env: { ...process.env, ...s.env }, stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve, reject) => {
+    p.stdout.on("data", (d) => String(d).includes("listening") && resolve());
+    p.on("exit", (c) => reject(new Error(`${s.name} exited ${c}`)));
+  });
+  return { p, port };
+}
+
+function runLoadgen(port, wargs, seconds) {
+  return JSON.parse(execFileSync(loadgen, ["127.0.0.1", String(port), ...wargs.map(String), String(seconds)], { timeout: (seconds + 30) * 1000 }).toString());
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results = [];
+for (const w of WORKLOADS) {
+  for (const s of SERVERS) {
+    const runs = [];
+    for (let r = 0; r < RUNS; r++) {
+      const { p, port } = await startServer(s);
+      try {
+        runLoadgen(port, w.args, 1); // warm up the JIT
+        const c0 = cpuTicks(p.pid);
+        const res = runLoadgen(port, w.args, SECONDS);
+        const cpu = (cpuTicks(p.pid) - c0) / CLK_TCK;
+        runs.push({ ...res, serverCpuSeconds: cpu, cpuUsPerMsg: (cpu / res.messages) * 1e6, peakRssMb: rssKb(p.pid, "VmHWM") / 1024 });
+      } catch (e) {
+        runs.push({ error: String(e.message).slice(0, 200) });
+      } finally {
+        p.kill();
+      }
+    }
+    const ok = runs.filter((x) => !x.error);
+    const row = {
+      workload: w.id, server: s.name, runs,
+      msgsPerSec: ok.length ? median(ok.map((x) => x.msgsPerSec)) : 0,
+      spread: ok.length ? [Math.min(...ok.map((x) => x.msgsPerSec)), Math.max(...ok.map((x) => x.msgsPerSec))] : [0, 0],
+      mbPerSec: ok.length ? median(ok.map((x) => x.mbPerSec)) : 0,
+      p50us: ok.length ? median(ok.map((x) => x.p50us)) : 0,
+      p99us: ok.length ? median(ok.map((x) => x.p99us)) : 0,
+      cpuUsPerMsg: ok.length ? median(ok.map((x) => x.cpuUsPerMsg)) : 0,
+      peakRssMb: ok.length ? median(ok.map((x) => x.peakRssMb)) : 0,
+      loadgenCpuShare: ok.length ? median(ok.map((x) => x.loadgenCpuSeconds / x.seconds)) : 0,
+      error: ok.length ? undefined : runs[0].error,
+    };
+    results.push(row);
+    console.log(`${w.id.padEnd(5)} ${s.name.padEnd(24)} ${(row.msgsPerSec / 1e3).toFixed(1).padStart(8)} k msg/s  ${row.mbPerSec.toFixed(0).padStart(6)} MB/s  p50 ${row.p50us.toFixed(0)} µs  p99 ${row.p99us.toFixed(0)} µs  ${row.cpuUsPerMsg.toFixed(2)} µs CPU/msg  RSS ${row.peakRssMb.toFixed(0)} MB${row.error ? "  ERROR " + row.error : ""}`);
+  }
+}
+
+// Idle memory: 1 000 open connections, RSS growth per connection.
+const idle = [];
+for (const s of SERVERS.filter((x) => ["node", "ws", "deno", "bun"].includes(x.id))) {
+  const { p, port } = await startServer(s);
+  const before = rssKb(p.pid, "VmRSS");
+  const hold = spawn(loadgen, ["127.0.0.1", String(port), "1000", "0", "32", "text", "3"], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((r) => hold.stdout.once("data", r));
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = rssKb(p.pid, "VmRSS");
+  hold.kill();
+  p.kill();
+  idle.push({ server: s.name, kbPerConnection: (after - before) / 1000 });
+  console.log(`idle  ${s.name.padEnd(24)} ${((after - before) / 1000).toFixed(1)} KB RSS per idle connection`);
+}
+
+const meta = { date: new Date().toISOString(), machine: `${os.cpus()[0].model} × ${os.cpus().length}`, node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(), runs: RUNS, seconds: SECONDS };
+writeFileSync(`${root}bench/results/e2e-latest.json`, JSON.stringify({ meta, results, idle }, null, 2));
+
+// Markdown table, ratios to ws + addons per workload.
+let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}; median of ${RUNS} runs of ${SECONDS} s (spread: min–max).\n\n| workload | server | msgs/s (spread) | MB/s | p50 / p99 µs | server CPU µs/msg | peak RSS MB | × ws+addons |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n`;
+for (const w of WORKLOADS) {
+  const anchor = results.find((r) => r.workload === w.id && r.server.startsWith("ws + addons"));
+  for (const r of results.filter((x) => x.workload === w.id)) {
+    md += `| ${w.name} | ${r.server} | ${(r.msgsPerSec / 1e3).toFixed(1)} k (${(r.spread[0] / 1e3).toFixed(0)}–${(r.spread[1] / 1e3).toFixed(0)}) | ${r.mbPerSec.toFixed(0)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.cpuUsPerMsg.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${anchor?.msgsPerSec ? (r.msgsPerSec / anchor.msgsPerSec).toFixed(2) : "–"} |\n`;
+  }
+}
+md += `\n| idle connections (1 000) | KB RSS per connection |\n| --- | --- |\n` + idle.map((i) => `| ${i.server} | ${i.kbPerConnection.toFixed(1)} |`).join("\n") + "\n";
+writeFileSync(`${root}bench/results/e2e-latest.md`, md);
+
+// SVG: one panel per workload, a bar per server, scaled to the fastest in that workload.
+const W = 760, rowH = 18, pad = 190;
+let y = 30;
+let svg = "";
+for (const w of WORKLOADS) {
+  const rows = results.filter((r) => r.workload === w.id);
+  const max = Math.max(...rows.map((r) => r.msgsPerSec), 1);
+  svg += `<text x="10" y="${y}" font-weight="bold">${w.name} — messages/s</text>`;
+  y += 8;
+  for (const r of rows) {
+    const len = ((W - pad - 90) * r.msgsPerSec) / max;
+    const ours = r.server.startsWith("wasmsocket");
+    svg += `<text x="10" y="${y + 13}">${r.server}</text><rect x="${pad}" y="${y + 2}" width="${len.toFixed(1)}" height="${rowH - 5}" fill="${ours ? "#2a7ae2" : "#9aa5b1"}"/><text x="${(pad + len + 5).toFixed(1)}" y="${y + 13}">${(r.msgsPerSec / 1e3).toFixed(0)} k</text>`;
+    y += rowH;
+  }
+  y += 22;
+}
+writeFileSync(`${root}bench/results/e2e-latest.svg`, `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="10" y="16" fill="#555">${meta.machine}, ${meta.date.slice(0, 10)}, median of ${RUNS}</text>${svg}</svg>\n`);
+console.log("\nwritten: bench/results/e2e-latest.{json,md,svg}");
