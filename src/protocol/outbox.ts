@@ -5,7 +5,10 @@ import { mask, maskInto } from "../core/api.js";
 import { encoder, utf8Length } from "../core/text.js";
 import { writeMaskKey } from "./mask-keys.js";
 
-const SLAB = 64 * 1024;
+/** Slabs start small (an idle connection holds none) and double while a connection keeps writing. */
+const SLAB_MIN = 1024;
+const SLAB_MAX = 64 * 1024;
+const EMPTY = new Uint8Array(0);
 /**
  * Payloads up to this size are copied into the slab; larger ones travel as their own chunk. A
  * server never needs to copy (no masking), so it copies only what is cheaper than a separate
@@ -18,7 +21,7 @@ const INLINE_STRING_MAX = 8 * 1024;
 const MAX_HEADER = 14;
 
 export class Outbox {
-  private slab = new Uint8Array(SLAB);
+  private slab = EMPTY;
   /** Start of the bytes not yet taken, and end of the bytes written. */
   private from = 0;
   private pos = 0;
@@ -39,6 +42,11 @@ export class Outbox {
   /** Everything written so far, in order, as few chunks as possible. The caller owns them. */
   take(): Uint8Array[] {
     this.sealSlab();
+    // Nothing can be written into the part handed out; a slab with no room left is let go.
+    if (this.pos === this.slab.length) {
+      this.slab = EMPTY;
+      this.from = this.pos = 0;
+    }
     const out = this.chunks;
     this.chunks = [];
     this.queued = 0;
@@ -67,7 +75,7 @@ export class Outbox {
   private reserve(n: number): void {
     if (this.pos + n <= this.slab.length) return;
     this.sealSlab();
-    this.slab = new Uint8Array(Math.max(SLAB, n));
+    this.slab = new Uint8Array(Math.max(n, Math.min(SLAB_MAX, Math.max(SLAB_MIN, this.slab.length * 2))));
     this.from = this.pos = 0;
   }
 
