@@ -23,4 +23,4 @@ export { fflateEngine } from "./protocol/extensions/fflate-engine.js";
 export { overStreams, type StreamPair } from "./adapters/streams.js";
 export { WebSocketConnection } from "./adapters/socket.js";
 export { ConnectionDriver, type Transport } from "./adapters/driver.js";
-export { WhatwgWebSocket, messages, type EventSocket } from "./adapters/whatwg.js";
+export { WhatwgWebSocket, messages, socketStreams, type EventSocket, type FlowSocket } from "./adapters/whatwg.js";

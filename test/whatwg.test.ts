@@ -57,3 +57,30 @@ describe("WHATWG-compatible client and async iteration", () => {
     expect(seen).toEqual(["m0", "m1", "m2", "m3", "m4"]);
   });
 });
+
+describe("WebSocketStream-style streams", () => {
+  it("reads and writes messages with backpressure both ways", async () => {
+    const { socketStreams } = await import("../src/index.js");
+    const server = new WsServer({ port: 0, host: "127.0.0.1" });
+    await new Promise((r) => server.once("listening", r));
+    server.on("connection", (ws) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
+    const ws = connect(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    await new Promise((r) => ws.once("open", () => r(undefined)));
+    const { readable, writable } = socketStreams(ws, { highWaterMark: 2, maxBuffered: 1024 });
+    const writer = writable.getWriter();
+    const n = 200;
+    const writing = (async () => {
+      for (let i = 0; i < n; i++) await writer.write(`msg ${i} ${"x".repeat(1000)}`);
+    })();
+    const got: string[] = [];
+    const reader = readable.getReader();
+    while (got.length < n) {
+      const { value } = await reader.read();
+      got.push((value as string).split(" ")[1]!);
+    }
+    await reader.cancel(); // closes the socket
+    await writing;
+    expect(got).toEqual(Array.from({ length: n }, (_, i) => String(i)));
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+});

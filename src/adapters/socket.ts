@@ -79,6 +79,16 @@ export class WebSocketConnection {
     this.conn.close(code, reason);
     this.driver.requestFlush();
   }
+  /** Stops reading from the transport (backpressure toward the peer), where the transport can. */
+  pause(): void {
+    this.onPause?.(true);
+  }
+  resume(): void {
+    this.onPause?.(false);
+  }
+  /** @internal Set by adapters whose transport can stop reading. */
+  onPause: ((paused: boolean) => void) | undefined;
+
   /** Destroys the connection at once (no close handshake). */
   terminate(): void {
     this.driver.destroy();

@@ -120,3 +120,74 @@ export async function* messages<T>(socket: { on(event: "message", f: (data: T, i
     wake = undefined;
   }
 }
+
+/** What a socket offers for stream backpressure: both of our socket kinds have these. */
+export interface FlowSocket {
+  on(event: "message", f: (data: string | Uint8Array, isBinary: boolean) => void): unknown;
+  on(event: "close", f: (code: number, reason: string) => void): unknown;
+  on(event: "drain", f: () => void): unknown;
+  send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView): unknown;
+  close(code?: number, reason?: string): void;
+  pause?(): void;
+  resume?(): void;
+  readonly bufferedAmount: number;
+}
+
+/**
+ * A WebSocketStream-style pair over a socket: `readable` yields messages and stops reading from
+ * the transport while `highWaterMark` messages wait unread; `writable` sends and waits for the
+ * transport to drain once `bufferedAmount` passes `maxBuffered` bytes. Closing the writable closes
+ * the socket; the readable ends when the socket closes.
+ */
+export function socketStreams(socket: FlowSocket, options: { highWaterMark?: number; maxBuffered?: number } = {}): {
+  readable: ReadableStream<string | Uint8Array>;
+  writable: WritableStream<string | Uint8Array>;
+} {
+  const maxBuffered = options.maxBuffered ?? 1024 * 1024;
+  let paused = false;
+  let drained: (() => void) | undefined;
+  socket.on("drain", () => drained?.());
+  const readable = new ReadableStream<string | Uint8Array>(
+    {
+      start(controller) {
+        socket.on("message", (data) => {
+          controller.enqueue(data);
+          if ((controller.desiredSize ?? 1) <= 0 && socket.pause && !paused) {
+            paused = true;
+            socket.pause();
+          }
+        });
+        socket.on("close", () => {
+          try {
+            controller.close();
+          } catch {
+            // already closed or errored
+          }
+        });
+      },
+      pull() {
+        if (paused) {
+          paused = false;
+          socket.resume?.();
+        }
+      },
+      cancel() {
+        socket.close();
+      },
+    },
+    new CountQueuingStrategy({ highWaterMark: options.highWaterMark ?? 16 }),
+  );
+  const writable = new WritableStream<string | Uint8Array>({
+    async write(chunk) {
+      socket.send(chunk);
+      if (socket.bufferedAmount > maxBuffered) await new Promise<void>((r) => (drained = r));
+    },
+    close() {
+      socket.close(1000);
+    },
+    abort() {
+      socket.close(1001);
+    },
+  });
+  return { readable, writable };
+}
