@@ -4,7 +4,9 @@ import { overStreams } from "./adapters/streams.js";
 import { acceptOn, type OnConnection, type RuntimeServerOptions } from "./adapters/runtime-server.js";
 import { nodeDeflateEngine } from "./adapters/node/zlib-engine.js";
 import { deflateForClient, type DeflateOptions } from "./protocol/extensions/permessage-deflate.js";
-import type { WebSocketConnection } from "./adapters/socket.js";
+import { WebSocketConnection } from "./adapters/socket.js";
+import type { Transport } from "./adapters/driver.js";
+import { concatBytes } from "./core/bytes.js";
 import type { ConnectionOptions } from "./protocol/connection.js";
 import type { ClientRequestOptions } from "./protocol/handshake/client.js";
 
@@ -14,6 +16,10 @@ export { WebSocketConnection } from "./adapters/socket.js";
 interface DenoConn {
   readable: ReadableStream<Uint8Array>;
   writable: WritableStream<Uint8Array>;
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+  closeWrite?(): Promise<void>;
   setNoDelay?(on: boolean): void;
 }
 interface DenoListener extends AsyncIterable<DenoConn> {
@@ -25,6 +31,83 @@ declare const Deno: {
   connect(o: { port: number; hostname: string }): Promise<DenoConn>;
 };
 
+const READ_SIZE = 64 * 1024;
+
+/**
+ * Runs `conn` over a Deno.Conn with its own read()/write(): reads land in one reused buffer (the
+ * connection copies what it keeps), and writes are queued, since Deno's write() may be partial.
+ */
+function overConn(tcp: DenoConn, conn: Connection): WebSocketConnection {
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let writing = false;
+  let ending = false;
+  let closed = false;
+  let resumeReading: (() => void) | undefined;
+  let paused = false;
+  const closeAll = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      tcp.close();
+    } catch {
+      // already closed
+    }
+    ws.driver.transportClosed();
+  };
+  const pumpWrites = async () => {
+    if (writing) return;
+    writing = true;
+    try {
+      while (queue.length) {
+        const chunk = queue.shift()!;
+        for (let off = 0; off < chunk.length; ) off += await tcp.write(off ? chunk.subarray(off) : chunk);
+        queued -= chunk.length;
+      }
+      if (ending) closeAll();
+      else ws.driver.drained();
+    } catch {
+      closeAll();
+    } finally {
+      writing = false;
+    }
+  };
+  const transport: Transport = {
+    write(chunks) {
+      const bytes = concatBytes(chunks);
+      queue.push(bytes);
+      queued += bytes.length;
+      void pumpWrites();
+      return queued < READ_SIZE * 4;
+    },
+    end() {
+      ending = true;
+      if (!writing && !queue.length) closeAll();
+    },
+    destroy: closeAll,
+  };
+  const ws = new WebSocketConnection(conn, transport);
+  ws.onPause = (p) => {
+    paused = p;
+    if (!p) resumeReading?.();
+  };
+  (async () => {
+    const buf = new Uint8Array(READ_SIZE);
+    try {
+      for (;;) {
+        if (paused) await new Promise<void>((r) => (resumeReading = r));
+        const n = await tcp.read(buf);
+        if (n === null) break;
+        ws.driver.receive(buf.subarray(0, n));
+      }
+    } catch {
+      // a reset: reported below as the transport closing
+    }
+    closeAll();
+  })();
+  return ws;
+}
+
 /** Listens on TCP and calls `onConnection` for every accepted WebSocket. */
 export function serve(options: RuntimeServerOptions, onConnection: OnConnection): { addr: { hostname: string; port: number }; close(): void } {
   const listener = Deno.listen({ port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1" });
@@ -32,7 +115,7 @@ export function serve(options: RuntimeServerOptions, onConnection: OnConnection)
     for await (const tcp of listener) {
       tcp.setNoDelay?.(true);
       const conn = Connection.server(options);
-      acceptOn(overStreams(tcp, conn), conn, options, nodeDeflateEngine, onConnection);
+      acceptOn(overConn(tcp, conn), conn, options, nodeDeflateEngine, onConnection);
     }
   })().catch(() => {});
   return { addr: listener.addr, close: () => listener.close() };

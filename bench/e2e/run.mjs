@@ -5,7 +5,7 @@
 // connection; writes bench/results/e2e-latest.{json,md,svg}.
 //   npm run bench:e2e [-- --runs 3 --seconds 4 --only node,ws]
 import { spawn, execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 
@@ -20,7 +20,9 @@ mkdirSync(`${root}bench/results`, { recursive: true });
 const loadgen = `${root}build/loadgen`;
 execFileSync("cc", ["-O2", "-o", loadgen, `${root}bench/e2e/loadgen.c`]);
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString()) || 100;
-const deno = `${root}node_modules/.bin/deno`;
+// The real Deno binary (the npm package's bin is a Node wrapper: its CPU would not be Deno's).
+const denoCandidates = [`${root}node_modules/deno/deno`, ...(existsSync(`${root}node_modules/@deno`) ? readdirSync(`${root}node_modules/@deno`).map((d) => `${root}node_modules/@deno/${d}/deno`) : [])];
+const deno = denoCandidates.find((p) => existsSync(p)) ?? `${root}node_modules/.bin/deno`;
 const bun = `${root}node_modules/.bin/bun`;
 const node = process.execPath;
 
