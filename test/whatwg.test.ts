@@ -55,6 +55,14 @@ describe("WHATWG-compatible client and async iteration", () => {
     const seen: string[] = [];
     for await (const { data } of messages(ws)) seen.push(data as string);
     expect(seen).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+    // The socket itself is async-iterable too.
+    const again = connect(url);
+    await new Promise((r) => again.once("open", () => r(undefined)));
+    again.send("a");
+    again.send("bye");
+    const direct: string[] = [];
+    for await (const { data } of again) direct.push(data as string);
+    expect(direct).toEqual(["a"]);
   });
 });
 

@@ -4,6 +4,7 @@ import type { Connection } from "../protocol/connection.js";
 import type { UpgradeRequest } from "../protocol/handshake/server.js";
 import { ConnectionDriver, type Transport } from "./driver.js";
 import { dispatchEvent, READY_STATES, type SocketEvents } from "./events.js";
+import { messages } from "./whatwg.js";
 
 type Events = SocketEvents<Uint8Array>;
 type Listener<K extends keyof Events> = (...args: Events[K]) => void;
@@ -92,5 +93,10 @@ export class WebSocketConnection {
   /** Destroys the connection at once (no close handshake). */
   terminate(): void {
     this.driver.destroy();
+  }
+
+  /** `for await (const { data, isBinary } of socket)`: messages until the socket closes. */
+  [Symbol.asyncIterator](): AsyncGenerator<{ data: string | Uint8Array; isBinary: boolean }> {
+    return messages<string | Uint8Array>(this);
   }
 }

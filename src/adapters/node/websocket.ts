@@ -8,6 +8,7 @@ import type { UpgradeRequest } from "../../protocol/handshake/server.js";
 import { driveSocket } from "./socket-driver.js";
 import type { ConnectionDriver } from "../driver.js";
 import { dispatchEvent, READY_STATES, type SocketEvents } from "../events.js";
+import { messages } from "../whatwg.js";
 
 export const CONNECTING = 0;
 export const OPEN = 1;
@@ -95,6 +96,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** Destroys the connection at once (no close handshake). */
   terminate(): void {
     this.driver.destroy();
+  }
+
+  /** `for await (const { data, isBinary } of socket)`: messages until the socket closes. */
+  [Symbol.asyncIterator](): AsyncGenerator<{ data: string | Buffer; isBinary: boolean }> {
+    return messages<string | Buffer>(this);
   }
 
   /** Stops reading from the socket (backpressure toward the peer). */
