@@ -73,6 +73,29 @@ export class ConnectionDriver {
     this.flush();
   }
 
+  // What the application does through a socket: act on the connection, then flush (coalesced).
+
+  send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView, options: { binary?: boolean; compress?: boolean } = {}): boolean {
+    const sent = this.conn.send(data, options);
+    this.requestFlush();
+    return sent;
+  }
+
+  ping(data?: Uint8Array | string): void {
+    this.conn.ping(data);
+    this.requestFlush();
+  }
+
+  pong(data?: Uint8Array | string): void {
+    this.conn.pong(data);
+    this.requestFlush();
+  }
+
+  close(code?: number, reason?: string): void {
+    this.conn.close(code, reason);
+    this.requestFlush();
+  }
+
   /** Requests a flush of what the application queued outside an event dispatch. */
   requestFlush(): void {
     if (this.dispatching || this.flushQueued) return;

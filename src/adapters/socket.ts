@@ -64,21 +64,16 @@ export class WebSocketConnection {
   }
 
   send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView, options: { binary?: boolean; compress?: boolean } = {}): boolean {
-    const sent = this.conn.send(data, options);
-    this.driver.requestFlush();
-    return sent;
+    return this.driver.send(data, options);
   }
   ping(data?: Uint8Array | string): void {
-    this.conn.ping(data);
-    this.driver.requestFlush();
+    this.driver.ping(data);
   }
   pong(data?: Uint8Array | string): void {
-    this.conn.pong(data);
-    this.driver.requestFlush();
+    this.driver.pong(data);
   }
   close(code?: number, reason?: string): void {
-    this.conn.close(code, reason);
-    this.driver.requestFlush();
+    this.driver.close(code, reason);
   }
   /** Stops reading from the transport (backpressure toward the peer), where the transport can. */
   pause(): void {

@@ -73,24 +73,18 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       cb = options;
       options = undefined;
     }
-    const sent = this.conn.send(data, options ?? {});
-    this.driver.requestFlush();
+    const sent = this.driver.send(data, options ?? {});
     if (cb) queueMicrotask(() => cb!(sent ? undefined : new Error("WebSocket is not open")));
   }
 
   ping(data?: Uint8Array | string): void {
-    this.conn.ping(data);
-    this.driver.requestFlush();
+    this.driver.ping(data);
   }
-
   pong(data?: Uint8Array | string): void {
-    this.conn.pong(data);
-    this.driver.requestFlush();
+    this.driver.pong(data);
   }
-
   close(code?: number, reason?: string): void {
-    this.conn.close(code, reason);
-    this.driver.requestFlush();
+    this.driver.close(code, reason);
   }
 
   /** Destroys the connection at once (no close handshake). */
