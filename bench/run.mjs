@@ -217,7 +217,7 @@ if (want("send")) {
 if (want("deflate")) {
   const { PerMessageDeflate } = loadWs(true);
   const { zlibEngine } = await import("wasmsocket/node");
-  const { deflateForServer, deflateForClient } = await import("wasmsocket");
+  const { deflateForServer, deflateForClient, pakoEngine } = await import("wasmsocket");
   const record = (i) => ({ id: i, user: `user${i % 97}`, action: "update", ts: 1732500000000 + i, tags: ["a", "bb", "ccc"], payload: { x: i * 3, y: "some text ".repeat(3) } });
   for (const n of [1 * KiB, 16 * KiB, 256 * KiB]) {
     let text = "";
@@ -236,26 +236,80 @@ if (want("deflate")) {
         if (d.length !== text.length) throw new Error("ws lost bytes");
       }
     };
-    // Ours: a server connection sends, a client connection receives, both negotiated on node:zlib.
-    const client = Connection.client("ws://x/", { negotiator: deflateForClient({ threshold: 0 }, zlibEngine) });
-    const server = Connection.server();
-    server.receive(Buffer.concat(client.takeOutgoing()));
-    const req = server.takeEvents()[0].request;
-    server.accept(deflateForServer(req.extensions, { threshold: 0 }, zlibEngine));
-    client.receive(Buffer.concat(server.takeOutgoing()));
-    client.takeEvents();
-    server.takeEvents();
-    const oursTask = () => {
-      for (let i = 0; i < count; i++) server.send(text);
-      for (const chunk of server.takeOutgoing()) client.receive(chunk);
-      let got = 0;
-      for (const e of client.takeEvents()) if (e.type === "message") got++;
-      if (got !== count) throw new Error(`wasmsocket got ${got}/${count}`);
+    // Ours: a server connection sends, a client connection receives, both negotiated on `engine`.
+    const oursOn = (engine) => {
+      const client = Connection.client("ws://x/", { negotiator: deflateForClient({ threshold: 0 }, engine) });
+      const server = Connection.server();
+      server.receive(Buffer.concat(client.takeOutgoing()));
+      const req = server.takeEvents()[0].request;
+      server.accept(deflateForServer(req.extensions, { threshold: 0 }, engine));
+      client.receive(Buffer.concat(server.takeOutgoing()));
+      client.takeEvents();
+      server.takeEvents();
+      return () => {
+        for (let i = 0; i < count; i++) server.send(text);
+        for (const chunk of server.takeOutgoing()) client.receive(chunk);
+        let got = 0;
+        for (const e of client.takeEvents()) if (e.type === "message") got++;
+        if (got !== count) throw new Error(`wasmsocket got ${got}/${count}`);
+      };
     };
     await group(`permessage-deflate ${sizeName(n)} JSON text, compress + inflate (${count} msgs)`, { bytes: count * n, items: count, anchor: "ws PerMessageDeflate" }, {
       "ws PerMessageDeflate": wsTask,
-      "wasmsocket (node:zlib, sync)": oursTask,
+      "wasmsocket (node:zlib, sync)": oursOn(zlibEngine),
+      "wasmsocket (pako, portable)": oursOn(pakoEngine),
     });
+  }
+}
+
+// ---- deflate engines for browsers and workers: the measurement that chose pako over fflate -----
+if (want("engines")) {
+  const { zlibEngine } = await import("wasmsocket/node");
+  const { pakoEngine } = await import("wasmsocket");
+  const { fflateSyncFlush } = await import("./fflate-sync-flush.mjs");
+  const record = (i) => JSON.stringify({ id: i, user: `user${i % 97}`, action: "update", ts: 1732500000000 + i, tags: ["a", "bb", "ccc"] });
+  let corpus = "";
+  for (let i = 0; corpus.length < 600_000; i++) corpus += record(i) + "\n";
+  for (const n of [64, 1 * KiB, 16 * KiB, 256 * KiB]) {
+    // 64 different messages of n bytes, sent in turn over one context-keeping stream.
+    const msgs = Array.from({ length: 64 }, (_, k) => Buffer.from(corpus.slice(k * 997, k * 997 + n)));
+    const count = Math.max(4, Math.floor((1 * MiB) / n));
+    const settings = { windowBits: 15, level: 1, memLevel: 8 };
+    const compressors = {
+      "fflate 0.8.3 (flush fixed here)": () => fflateSyncFlush(1),
+      "pako (our portable engine)": () => pakoEngine.compressor(settings),
+      "node:zlib (sync, native)": () => zlibEngine.compressor(settings),
+    };
+    const inflaters = {
+      "fflate 0.8.3": () => fflateSyncFlush.inflater(),
+      "pako (our portable engine)": () => pakoEngine.decompressor(15),
+      "node:zlib (sync, native)": () => zlibEngine.decompressor(15),
+    };
+    // Each compressor's output must inflate back (with zlib itself) before it is timed.
+    for (const make of Object.values(compressors)) {
+      const c = make(), z = zlibEngine.decompressor(15);
+      for (const m of msgs) if (Buffer.compare(z.decompress(c.compress(m), Infinity), m) !== 0) throw new Error("an engine's output does not inflate back");
+    }
+    const sizes = {};
+    const compressTasks = Object.fromEntries(Object.entries(compressors).map(([name, make]) => {
+      const c = make();
+      let k = 0;
+      return [name, () => {
+        let bytes = 0;
+        for (let i = 0; i < count; i++, k++) bytes += c.compress(msgs[k & 63]).length;
+        sizes[name] = bytes / (count * n);
+      }];
+    }));
+    await group(`deflate engine: compress ${sizeName(n)} JSON messages, context kept (${count} msgs)`, { bytes: count * n, items: count, anchor: "fflate 0.8.3 (flush fixed here)" }, compressTasks);
+    console.log(`  compressed size / original: ${Object.entries(sizes).map(([k, v]) => `${k.split(" ")[0]} ${v.toFixed(3)}`).join(", ")}`);
+    // One zlib stream of `count` messages, inflated from the start by each engine.
+    const z = zlibEngine.compressor(settings);
+    const stream = Array.from({ length: count }, (_, i) => { const c = z.compress(msgs[i & 63]); return c; });
+    const inflateTasks = Object.fromEntries(Object.entries(inflaters).map(([name, make]) => [name, () => {
+      const d = make();
+      for (let i = 0; i < count; i++) if (d.decompress(stream[i], Infinity).length !== msgs[i & 63].length) throw new Error(`${name} lost bytes`);
+    }]));
+    await group(`deflate engine: inflate ${sizeName(n)} JSON messages, context kept (${count} msgs)`, { bytes: count * n, items: count, anchor: "fflate 0.8.3" }, inflateTasks);
   }
 }
 

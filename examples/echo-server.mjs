@@ -4,6 +4,7 @@
 //   node examples/echo-server.mjs --port 9001 [--host 127.0.0.1]
 //   bun examples/echo-server.mjs --port 9001
 //   deno run -A examples/echo-server.mjs --port 9001
+// `--deflate-engine pako` compresses with the portable engine (browsers, workers) instead of zlib.
 const args = globalThis.Deno ? Deno.args : process.argv.slice(2);
 const arg = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
@@ -11,7 +12,9 @@ const arg = (name, dflt) => {
 };
 const port = Number(arg("port", 9001));
 const host = arg("host", "127.0.0.1");
-const options = { perMessageDeflate: true, maxMessageSize: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024 };
+const { pakoEngine } = await import("wasmsocket");
+const perMessageDeflate = arg("deflate-engine") === "pako" ? { engine: pakoEngine } : true;
+const options = { perMessageDeflate, maxMessageSize: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024 };
 const echo = (ws) => ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
 
 if (globalThis.Deno || globalThis.Bun) {

@@ -19,7 +19,7 @@ export {
   type DeflateOptions, type DeflateParams, type ExtensionNegotiator,
 } from "./protocol/extensions/permessage-deflate.js";
 export type { DeflateEngine, Compressor, Decompressor, DeflateSettings } from "./protocol/extensions/deflate-engine.js";
-export { fflateEngine } from "./protocol/extensions/fflate-engine.js";
+export { pakoEngine } from "./protocol/extensions/pako-engine.js";
 export { overStreams, type StreamPair } from "./adapters/streams.js";
 export { WebSocketConnection } from "./adapters/socket.js";
 export { ConnectionDriver, type Transport } from "./adapters/driver.js";

@@ -54,7 +54,7 @@ describe("in headless Chromium", () => {
     await page.close();
   });
 
-  it("an ES-module service worker imports the bundle and round-trips frames over a streams pair", async () => {
+  it("an ES-module service worker imports the bundle and round-trips compressed frames over a streams pair", async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
@@ -62,7 +62,7 @@ describe("in headless Chromium", () => {
     await page.waitForSelector("body[data-result]", { timeout: 20_000 });
     const result = JSON.parse((await page.getAttribute("body", "data-result"))!);
     expect(errors).toEqual([]);
-    expect(result).toEqual({ core: "wasm-simd", ok: true, code: 1000 });
+    expect(result).toEqual({ core: "wasm-simd", ok: true, code: 1000, extensions: "permessage-deflate", compressed: true });
     await page.close();
   });
 });

@@ -1,5 +1,6 @@
 // permessage-deflate (RFC 7692): negotiation tables, round trips, ws interop, bombs, bad data.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { deflateRawSync } from "node:zlib";
 import WS, { WebSocketServer as WsServer } from "ws";
 import type { AddressInfo } from "node:net";
@@ -7,12 +8,12 @@ import { Connection } from "../src/protocol/connection.js";
 import {
   acceptResponse, clientOffer, DeflateCodec, deflateForClient, deflateForServer, negotiateServer, type DeflateOptions,
 } from "../src/protocol/extensions/permessage-deflate.js";
-import { fflateEngine } from "../src/protocol/extensions/fflate-engine.js";
+import { pakoEngine } from "../src/protocol/extensions/pako-engine.js";
 import { zlibEngine } from "../src/adapters/node/zlib-engine.js";
 import { WebSocketServer, connect, type WebSocket } from "../src/node.js";
 import { concat, frame, KEY } from "./helpers/frames.js";
 
-const engines = { zlib: zlibEngine, fflate: fflateEngine };
+const engines = { zlib: zlibEngine, pako: pakoEngine };
 
 describe("server negotiation (offer → response)", () => {
   const table: [string, string[], DeflateOptions, string | undefined][] = [
@@ -40,15 +41,17 @@ describe("server negotiation (offer → response)", () => {
     expect(negotiateServer(offers, options, zlibEngine)?.response).toBe(expected);
   });
 
-  it("with fflate (inflate only), accepts any window: it never compresses", () => {
-    expect(negotiateServer(["permessage-deflate; server_max_window_bits=10"], {}, fflateEngine)?.response).toBe("permessage-deflate; server_max_window_bits=10");
+  it("with pako, declines an 8-bit server window (zlib cannot write raw deflate with one) and takes 9", () => {
+    expect(negotiateServer(["permessage-deflate; server_max_window_bits=8", "permessage-deflate"], {}, pakoEngine)?.response).toBe("permessage-deflate");
+    expect(negotiateServer(["permessage-deflate; server_max_window_bits=9"], {}, pakoEngine)?.response).toBe("permessage-deflate; server_max_window_bits=9");
   });
 });
 
 describe("client negotiation (response check)", () => {
   it("offers client_max_window_bits where the engine can honour any value", () => {
     expect(clientOffer({}, zlibEngine)).toBe("permessage-deflate; client_max_window_bits");
-    expect(clientOffer({}, fflateEngine)).toBe("permessage-deflate; client_max_window_bits");
+    // pako cannot honour 8, so it does not offer "any value".
+    expect(clientOffer({}, pakoEngine)).toBe("permessage-deflate");
     expect(clientOffer({ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 12 }, zlibEngine)).toBe(
       "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=12",
     );
@@ -94,23 +97,26 @@ function transfer(from: Connection, to: Connection) {
   return { bytes, events: to.takeEvents() };
 }
 
-describe.each(Object.keys(engines) as (keyof typeof engines)[])("round trips on %s", (name) => {
-  const engine = engines[name];
+type EngineName = keyof typeof engines;
+const enginePairs: [EngineName, EngineName][] = [["zlib", "zlib"], ["zlib", "pako"], ["pako", "zlib"], ["pako", "pako"]];
+
+describe.each(enginePairs)("round trips, server on %s, client on %s", (serverName, clientName) => {
+  const [serverEngine, clientEngine] = [engines[serverName], engines[clientName]];
+  // zlib cannot write raw deflate with an 8-bit window; where pako compresses, 9 is the smallest.
+  const smallest = serverName === "pako" || clientName === "pako" ? 9 : 8;
   const combos: DeflateOptions[] = [
     {},
     { serverNoContextTakeover: true },
     { clientNoContextTakeover: true },
     { serverNoContextTakeover: true, clientNoContextTakeover: true },
     { serverMaxWindowBits: 9, clientMaxWindowBits: 10 },
-    { serverMaxWindowBits: 8, clientMaxWindowBits: 8 },
+    { serverMaxWindowBits: smallest, clientMaxWindowBits: smallest },
   ];
   it.each(combos)("both directions, sizes 0 B … 1 MiB (16 MiB with defaults), with %o", (opts) => {
-    // The server compresses with zlib; the client under test uses `engine` (inflate-only fflate
-    // then sends uncompressed, and inflates what zlib sent).
-    const { client, server } = pair(opts, {}, zlibEngine, engine);
+    const { client, server } = pair(opts, {}, serverEngine, clientEngine);
     expect(client.extensions).toContain("permessage-deflate");
     const text = "The quick brown fox 🦊 jumps over the lazy dog. ";
-    // 16 MiB once per engine (defaults); the parameter variants stop at 1 MiB to keep the suite quick.
+    // 16 MiB once per pairing (defaults); the parameter variants stop at 1 MiB to keep the suite quick.
     const sizes = [0, 1, 1023, 1024, 5000, 70_000, 1 << 20, ...(Object.keys(opts).length === 0 ? [16 << 20] : [])];
     for (const n of sizes) {
       const s = text.repeat(Math.ceil(n / text.length)).slice(0, n);
@@ -124,26 +130,55 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])("round trips on 
         const [t, b2] = events as { data: string | Uint8Array; binary: boolean }[];
         expect(t!.binary === false && t!.data === s).toBe(true);
         expect(b2!.binary && b2!.data instanceof Uint8Array && Buffer.compare(b2!.data, bin) === 0).toBe(true);
-        // It really compressed (text and binary together), where the sender's engine compresses.
-        if (n >= 70_000 && name === "zlib") expect(bytes.length).toBeLessThan(0.9 * (Buffer.byteLength(s) + bin.length));
+        // It really compressed (text and binary together).
+        if (n >= 70_000) expect(bytes.length).toBeLessThan(0.9 * (Buffer.byteLength(s) + bin.length));
       }
     }
   });
 
   it("sets RSV1 on a compressed message", () => {
-    const { client, server } = pair({}, {}, zlibEngine, engine);
+    const { client, server } = pair({}, {}, serverEngine, clientEngine);
     const big = "abc".repeat(10_000);
     client.send(big);
     const out = concat(...client.takeOutgoing());
-    expect(out[0]! & 0x40).toBe(name === "zlib" ? 0x40 : 0);
+    expect(out[0]! & 0x40).toBe(0x40);
     server.receive(out);
     expect(server.takeEvents()).toEqual([{ type: "message", data: big, binary: false }]);
   });
 });
 
-describe("decompression safety", () => {
+describe("pako engine against zlib itself", () => {
+  const record = (i: number) => JSON.stringify({ id: i, user: `user${i % 97}`, tags: ["a", "bb"], note: "text ".repeat(i % 13) });
+  it("each non-empty compressed message ends in 00 00 ff ff and zlib inflates the stream with its context", () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 0, max: 400 }).map((n) => new TextEncoder().encode(record(n).repeat(n % 7)))), { maxLength: 12 }), fc.integer({ min: 9, max: 15 }), fc.integer({ min: 0, max: 9 }), (messages, windowBits, level) => {
+        const deflater = pakoEngine.compressor!({ windowBits, level, memLevel: 8 });
+        const inflater = zlibEngine.decompressor(windowBits); // a window of exactly `windowBits`: a farther match fails
+        for (const m of messages) {
+          const z = deflater.compress(m);
+          // (An empty message right after a flush adds nothing: zlib has nothing to flush.)
+          if (m.length > 0) expect(Array.from(z.subarray(-4))).toEqual([0, 0, 0xff, 0xff]);
+          expect(Buffer.compare(inflater.decompress(z, Infinity), m)).toBe(0);
+        }
+        deflater.close();
+        inflater.close();
+      }),
+      { numRuns: 60 },
+    );
+  });
+  it("inflates zlib's stream with its context, message by message", () => {
+    const deflater = zlibEngine.compressor!({ windowBits: 15, level: 6, memLevel: 8 });
+    const inflater = pakoEngine.decompressor(15);
+    for (let i = 0; i < 200; i++) {
+      const m = new TextEncoder().encode(record(i).repeat(1 + (i % 5)));
+      expect(Buffer.compare(inflater.decompress(deflater.compress(m), Infinity), m)).toBe(0);
+    }
+  });
+});
+
+describe.each(Object.keys(engines) as EngineName[])("decompression safety on %s", (name) => {
   function server(maxMessageSize: number) {
-    const c = Connection.open("server", { maxMessageSize, codec: new DeflateCodec({ serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, "server", {}, zlibEngine) });
+    const c = Connection.open("server", { maxMessageSize, codec: new DeflateCodec({ serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, "server", {}, engines[name]) });
     c.takeEvents();
     return c;
   }
@@ -226,6 +261,49 @@ describe("interop with ws (perMessageDeflate) over TCP", () => {
         expect(d).toBe(p);
       }
       ws.close();
+    });
+  });
+
+  describe("with the pako engine chosen in the options, both ways", () => {
+    /** pako, counting the contexts it opens: proves the option reached the codec. */
+    const counted = () => {
+      const c = { opened: 0, engine: { ...pakoEngine } };
+      c.engine.compressor = (settings) => (c.opened++, pakoEngine.compressor!(settings));
+      c.engine.decompressor = (bits) => (c.opened++, pakoEngine.decompressor(bits));
+      return c;
+    };
+    it("our server ↔ ws client", async () => {
+      const pako = counted();
+      const server = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: { engine: pako.engine, threshold: 0 } });
+      await new Promise((r) => server.once("listening", () => r(undefined)));
+      server.on("connection", (ws: WebSocket) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
+      const ws = new WS(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: { threshold: 0 } });
+      await new Promise((r) => ws.once("open", r));
+      for (const p of payloads) {
+        ws.send(p);
+        const [d] = await new Promise<[Buffer]>((r) => ws.once("message", (...a: [Buffer]) => r(a)));
+        expect(d.toString()).toBe(p);
+      }
+      expect(pako.opened).toBe(2);
+      ws.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    it("our client ↔ ws server", async () => {
+      const pako = counted();
+      const server = new WsServer({ port: 0, host: "127.0.0.1", perMessageDeflate: { threshold: 0 } });
+      await new Promise((r) => server.once("listening", r));
+      server.on("connection", (ws) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
+      const ws = connect(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: { engine: pako.engine, threshold: 0 } });
+      await new Promise((r) => ws.once("open", () => r(undefined)));
+      expect(ws.extensions).toBe("permessage-deflate");
+      for (const p of payloads) {
+        ws.send(p);
+        const [d] = await new Promise<[string | Buffer]>((r) => ws.once("message", (data) => r([data])));
+        expect(d).toBe(p);
+      }
+      expect(pako.opened).toBe(2);
+      ws.close();
+      await new Promise<void>((r) => server.close(() => r()));
     });
   });
 });

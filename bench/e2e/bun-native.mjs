@@ -4,6 +4,8 @@ Bun.serve({
   port,
   hostname: "127.0.0.1",
   fetch: (req, server) => (server.upgrade(req) ? undefined : new Response("not a websocket", { status: 400 })),
-  websocket: { maxPayloadLength: 64 * 1024 * 1024, message: (ws, m) => ws.send(m) },
+  // permessage-deflate when a client offers it (the compressed-text workload), as the others do;
+  // send(m, true) asks to compress (Bun's default is not to).
+  websocket: { maxPayloadLength: 64 * 1024 * 1024, perMessageDeflate: true, message: (ws, m) => ws.send(m, true) },
 });
 console.log(`listening on ws://127.0.0.1:${port}`);

@@ -3,7 +3,7 @@
 // generator (bench/e2e/loadgen.c: epoll, pipelined, every echo verified), several runs each.
 // Reports msgs/s, MB/s, p50/p99 RTT, server CPU per message and peak RSS, and idle memory per
 // connection; writes bench/results/e2e-latest.{json,md,svg}.
-//   npm run bench:e2e [-- --runs 3 --seconds 4 --only node,ws]
+//   npm run bench:e2e [-- --runs 3 --seconds 4 --only node,ws --workloads 32B,4KiB,1MiB,4KiBz]
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
@@ -14,11 +14,20 @@ const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1
 const RUNS = Number(opt("runs", 3));
 const SECONDS = Number(opt("seconds", 4));
 const only = opt("only")?.split(",");
+const onlyWorkloads = opt("workloads")?.split(",");
 const root = new URL("../../", import.meta.url).pathname;
 mkdirSync(`${root}build`, { recursive: true });
 mkdirSync(`${root}bench/results`, { recursive: true });
 const loadgen = `${root}build/loadgen`;
-execFileSync("cc", ["-O2", "-o", loadgen, `${root}bench/e2e/loadgen.c`]);
+// With zlib (libz and its header) the generator also runs the compressed-text workload.
+let withZlib = true;
+try {
+  execFileSync("cc", ["-O2", "-DHAVE_ZLIB", "-o", loadgen, `${root}bench/e2e/loadgen.c`, "-lz"], { stdio: ["ignore", "ignore", "pipe"] });
+} catch {
+  withZlib = false;
+  console.log("no zlib for the C compiler (apt-get install zlib1g-dev): skipping the permessage-deflate workload");
+  execFileSync("cc", ["-O2", "-o", loadgen, `${root}bench/e2e/loadgen.c`]);
+}
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString()) || 100;
 // The real Deno binary (the npm package's bin is a Node wrapper: its CPU would not be Deno's).
 const denoCandidates = [`${root}node_modules/deno/deno`, ...(existsSync(`${root}node_modules/@deno`) ? readdirSync(`${root}node_modules/@deno`).map((d) => `${root}node_modules/@deno/${d}/deno`) : [])];
@@ -31,6 +40,7 @@ const SERVERS = [
   { id: "deno", name: "wasmsocket (Deno)", cmd: [deno, "run", "-A", "examples/echo-server.mjs"] },
   { id: "bun", name: "wasmsocket (Bun)", cmd: [bun, "examples/echo-server.mjs"] },
   { id: "ws", name: "ws + addons (Node)", cmd: [node, "bench/e2e/ws-echo.mjs"] },
+  { id: "wslevel1", name: "ws + addons, deflate level 1", cmd: [node, "bench/e2e/ws-echo.mjs"], env: { WS_DEFLATE_LEVEL: "1" }, workloads: ["4KiBz"] },
   { id: "wsjs", name: "ws pure JS (Node)", cmd: [node, "bench/e2e/ws-echo.mjs"], env: { WS_NO_BUFFER_UTIL: "1", WS_NO_UTF_8_VALIDATE: "1" } },
   { id: "denonative", name: "Deno.serve native", cmd: [deno, "run", "-A", "bench/e2e/deno-native.mjs"] },
   { id: "bunnative", name: "Bun.serve native (uWS)", cmd: [bun, "bench/e2e/bun-native.mjs"] },
@@ -43,7 +53,9 @@ const WORKLOADS = [
   { id: "32B", name: "32 B text, 50 conns × 16 in flight", args: [50, 16, 32, "text"] },
   { id: "4KiB", name: "4 KiB binary, 10 × 8", args: [10, 8, 4096, "binary"] },
   { id: "1MiB", name: "1 MiB binary, 2 × 2", args: [2, 2, 1 << 20, "binary"] },
-];
+  // JSON text with permessage-deflate at every server's defaults (context takeover, as browsers ask).
+  ...(withZlib ? [{ id: "4KiBz", name: "4 KiB JSON text, permessage-deflate, 10 × 8", args: [10, 8, 4096, "json-deflate"] }] : []),
+].filter((w) => !onlyWorkloads || onlyWorkloads.includes(w.id));
 
 const freePort = () => new Promise((r) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => r(p)); }); });
 const cpuTicks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return Number(f[11]) + Number(f[12]); };
@@ -66,7 +78,7 @@ function runLoadgen(port, wargs, seconds) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = [];
 for (const w of WORKLOADS) {
-  for (const s of SERVERS) {
+  for (const s of SERVERS.filter((x) => !x.workloads || x.workloads.includes(w.id))) {
     const runs = [];
     for (let r = 0; r < RUNS; r++) {
       const { p, port } = await startServer(s);
@@ -77,7 +89,7 @@ for (const w of WORKLOADS) {
         const cpu = (cpuTicks(p.pid) - c0) / CLK_TCK;
         runs.push({ ...res, serverCpuSeconds: cpu, cpuUsPerMsg: (cpu / res.messages) * 1e6, peakRssMb: rssKb(p.pid, "VmHWM") / 1024 });
       } catch (e) {
-        runs.push({ error: String(e.message).slice(0, 200) });
+        runs.push({ error: e.status === 3 ? "declines permessage-deflate" : String(e.message).slice(0, 200) });
       } finally {
         p.kill();
       }
@@ -93,10 +105,11 @@ for (const w of WORKLOADS) {
       cpuUsPerMsg: ok.length ? median(ok.map((x) => x.cpuUsPerMsg)) : 0,
       peakRssMb: ok.length ? median(ok.map((x) => x.peakRssMb)) : 0,
       loadgenCpuShare: ok.length ? median(ok.map((x) => x.loadgenCpuSeconds / x.seconds)) : 0,
+      compressedShare: ok.length ? median(ok.map((x) => x.compressedShare ?? 0)) : 0,
       error: ok.length ? undefined : runs[0].error,
     };
     results.push(row);
-    console.log(`${w.id.padEnd(5)} ${s.name.padEnd(24)} ${(row.msgsPerSec / 1e3).toFixed(1).padStart(8)} k msg/s  ${row.mbPerSec.toFixed(0).padStart(6)} MB/s  p50 ${row.p50us.toFixed(0)} µs  p99 ${row.p99us.toFixed(0)} µs  ${row.cpuUsPerMsg.toFixed(2)} µs CPU/msg  RSS ${row.peakRssMb.toFixed(0)} MB${row.error ? "  ERROR " + row.error : ""}`);
+    console.log(`${w.id.padEnd(5)} ${s.name.padEnd(24)} ${(row.msgsPerSec / 1e3).toFixed(1).padStart(8)} k msg/s  ${row.mbPerSec.toFixed(0).padStart(6)} MB/s  p50 ${row.p50us.toFixed(0)} µs  p99 ${row.p99us.toFixed(0)} µs  ${row.cpuUsPerMsg.toFixed(2)} µs CPU/msg  RSS ${row.peakRssMb.toFixed(0)} MB${w.id === "4KiBz" ? `  echoes compressed ${(row.compressedShare * 100).toFixed(0)} %` : ""}${row.error ? "  ERROR " + row.error : ""}`);
   }
 }
 
@@ -123,7 +136,8 @@ let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.no
 for (const w of WORKLOADS) {
   const anchor = results.find((r) => r.workload === w.id && r.server.startsWith("ws + addons"));
   for (const r of results.filter((x) => x.workload === w.id)) {
-    md += `| ${w.name} | ${r.server} | ${(r.msgsPerSec / 1e3).toFixed(1)} k (${(r.spread[0] / 1e3).toFixed(0)}–${(r.spread[1] / 1e3).toFixed(0)}) | ${r.mbPerSec.toFixed(0)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.cpuUsPerMsg.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${anchor?.msgsPerSec ? (r.msgsPerSec / anchor.msgsPerSec).toFixed(2) : "–"} |\n`;
+    const note = r.error ? ` (${r.error})` : w.id === "4KiBz" ? ` (echoes compressed: ${(r.compressedShare * 100).toFixed(0)} %)` : "";
+    md += `| ${w.name} | ${r.server}${note} | ${(r.msgsPerSec / 1e3).toFixed(1)} k (${(r.spread[0] / 1e3).toFixed(0)}–${(r.spread[1] / 1e3).toFixed(0)}) | ${r.mbPerSec.toFixed(0)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.cpuUsPerMsg.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${anchor?.msgsPerSec ? (r.msgsPerSec / anchor.msgsPerSec).toFixed(2) : "–"} |\n`;
   }
 }
 md += `\n| idle connections (1 000) | KB RSS per connection |\n| --- | --- |\n` + idle.map((i) => `| ${i.server} | ${i.kbPerConnection.toFixed(1)} |`).join("\n") + "\n";

@@ -2,11 +2,11 @@
 // the stream after one call, so neither keeps a compression context across messages synchronously.
 // We drive the native handle the way Node's own sync path does (handle.writeSync + the stream's
 // write state), without closing it. These are Node internals: `zlibEngineAvailable()` checks they
-// are there, and the Node adapters fall back to the fflate engine where they are not.
+// are there, and the Node adapters fall back to the pako engine where they are not.
 import * as zlib from "node:zlib";
 import { InvalidPayloadError, MessageTooBigError } from "../../protocol/errors.js";
 import type { Compressor, Decompressor, DeflateEngine, DeflateSettings } from "../../protocol/extensions/deflate-engine.js";
-import { fflateEngine } from "../../protocol/extensions/fflate-engine.js";
+import { pakoEngine } from "../../protocol/extensions/pako-engine.js";
 import { concatBytes } from "../../core/bytes.js";
 
 interface ZlibInternals {
@@ -19,8 +19,10 @@ interface ZlibInternals {
 
 const SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
 const OUT_CHUNK = 64 * 1024;
+/** Each zlib stream allocates an output buffer of this size that we never use (we pass `scratch`). */
+const MIN_CHUNK = zlib.constants.Z_MIN_CHUNK;
 /** zlib writes here, and each call copies out only what it produced (no 64 KiB buffer per message). */
-const scratch = Buffer.allocUnsafe(OUT_CHUNK);
+const scratch = new Uint8Array(OUT_CHUNK); // not a Buffer: slice() then skips Buffer's species path
 
 /**
  * Runs `input` through the stream with a sync flush; at most `maxOutput` bytes out. `ended` says
@@ -43,7 +45,7 @@ function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): { out: Uin
     if (have > 0) {
       total += have;
       if (total > maxOutput) throw new MessageTooBigError("message over the size limit after decompression");
-      parts.push(Uint8Array.prototype.slice.call(out, 0, have));
+      parts.push(out.slice(0, have));
     }
     inOff += inLen - availIn;
     inLen = availIn;
@@ -63,7 +65,7 @@ function open(z: zlib.DeflateRaw | zlib.InflateRaw): ZlibInternals {
 class ZlibCompressor implements Compressor {
   private readonly z: ZlibInternals;
   constructor(s: DeflateSettings) {
-    this.z = open(zlib.createDeflateRaw({ windowBits: s.windowBits, level: s.level, memLevel: s.memLevel }));
+    this.z = open(zlib.createDeflateRaw({ windowBits: s.windowBits, level: s.level, memLevel: s.memLevel, chunkSize: MIN_CHUNK }));
   }
   compress(data: Uint8Array): Uint8Array {
     return run(this.z, data, Infinity).out;
@@ -77,7 +79,7 @@ class ZlibDecompressor implements Decompressor {
   private z: ZlibInternals | undefined;
   constructor(private readonly windowBits: number) {}
   decompress(data: Uint8Array, maxOutput: number): Uint8Array {
-    this.z ??= open(zlib.createInflateRaw({ windowBits: this.windowBits }));
+    this.z ??= open(zlib.createInflateRaw({ windowBits: this.windowBits, chunkSize: MIN_CHUNK }));
     // Output is checked every 64 KiB: a bomb costs at most the limit plus one chunk.
     const { out, ended } = run(this.z, data, maxOutput);
     if (ended) this.close(); // the peer ended its stream: the next message starts a new one
@@ -108,5 +110,5 @@ export function zlibEngineAvailable(): boolean {
   }
 }
 
-/** node:zlib where usable, fflate elsewhere (Deno, Bun, future Node internals). */
-export const nodeDeflateEngine: DeflateEngine = zlibEngineAvailable() ? zlibEngine : fflateEngine;
+/** node:zlib where usable, pako elsewhere (a runtime whose node:zlib lacks these internals). */
+export const nodeDeflateEngine: DeflateEngine = zlibEngineAvailable() ? zlibEngine : pakoEngine;

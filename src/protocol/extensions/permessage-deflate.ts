@@ -25,6 +25,8 @@ export interface DeflateOptions {
   memLevel?: number;
   /** Messages smaller than this many bytes are sent uncompressed (default 1024). */
   threshold?: number;
+  /** The deflate engine, in place of the one the caller passes (the adapters pass node:zlib where usable, else pako). */
+  engine?: DeflateEngine;
 }
 
 /** What both sides agreed on. */
@@ -157,6 +159,18 @@ export function acceptResponse(responseValue: string, options: DeflateOptions, e
 
 const TAIL = Uint8Array.of(0x00, 0x00, 0xff, 0xff);
 
+/** Strings up to this size are encoded into one reused buffer: the compressor copies them at once. */
+const ENCODE_SCRATCH_MAX = 1 << 20;
+let encodeScratch = new Uint8Array(0);
+
+/** UTF-8 bytes of `s`, valid until the next call (compress() consumes them synchronously). */
+function encodeForCompression(s: string): Uint8Array {
+  const most = s.length * 3;
+  if (most > ENCODE_SCRATCH_MAX) return encoder.encode(s);
+  if (encodeScratch.length < most) encodeScratch = new Uint8Array(Math.max(most, 4096));
+  return encodeScratch.subarray(0, encoder.encodeInto(s, encodeScratch).written);
+}
+
 /** Compresses and inflates messages per the agreed parameters, for one side of a connection. */
 export class DeflateCodec implements MessageCodec {
   private compressor: Compressor | undefined;
@@ -180,7 +194,7 @@ export class DeflateCodec implements MessageCodec {
   }
 
   encode(data: Uint8Array | string): Uint8Array | undefined {
-    const bytes = typeof data === "string" ? (data.length * 3 < this.threshold ? undefined : encoder.encode(data)) : data;
+    const bytes = typeof data === "string" ? (data.length * 3 < this.threshold ? undefined : encodeForCompression(data)) : data;
     if (!bytes || bytes.length < this.threshold || !this.engine.compressor) return undefined;
     this.compressor ??= this.engine.compressor({ windowBits: this.ownBits, level: this.options.level ?? 1, memLevel: this.options.memLevel ?? 8 });
     let out = this.compressor.compress(bytes);
@@ -224,14 +238,16 @@ export class DeflateCodec implements MessageCodec {
 }
 
 /** Server side in one call: the `accept()` options for a request's extension offers, if any fit. */
-export function deflateForServer(extensionHeaders: string[], options: DeflateOptions, engine: DeflateEngine): { extensions: string; codec: DeflateCodec } | undefined {
+export function deflateForServer(extensionHeaders: string[], options: DeflateOptions, fallbackEngine: DeflateEngine): { extensions: string; codec: DeflateCodec } | undefined {
+  const engine = options.engine ?? fallbackEngine;
   const agreed = negotiateServer(extensionHeaders, options, engine);
   if (!agreed) return undefined;
   return { extensions: agreed.response, codec: new DeflateCodec(agreed.params, "server", options, engine) };
 }
 
 /** Client side: what to offer and how to take the server's answer (for Connection.client). */
-export function deflateForClient(options: DeflateOptions, engine: DeflateEngine): ExtensionNegotiator {
+export function deflateForClient(options: DeflateOptions, fallbackEngine: DeflateEngine): ExtensionNegotiator {
+  const engine = options.engine ?? fallbackEngine;
   return {
     offer: clientOffer(options, engine),
     accept(response: string) {

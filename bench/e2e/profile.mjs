@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Where a Node echo server spends its CPU under one e2e workload: runs the server with --cpu-prof,
+// drives it with the C load generator, and prints the top functions by self time.
+//   node bench/e2e/profile.mjs [--workload 32B|4KiB|1MiB|4KiBz] [--server node|ws] [--seconds 4] [--top 25]
+// Build the generator first (npm run bench:e2e does; or cc -O2 -DHAVE_ZLIB -o build/loadgen bench/e2e/loadgen.c -lz).
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const args = process.argv.slice(2);
+const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
+const root = new URL("../../", import.meta.url).pathname;
+const workloads = { "32B": [50, 16, 32, "text"], "4KiB": [10, 8, 4096, "binary"], "1MiB": [2, 2, 1 << 20, "binary"], "4KiBz": [10, 8, 4096, "json-deflate"] };
+const w = workloads[opt("workload", "4KiBz")];
+const script = { node: "examples/echo-server.mjs", ws: "bench/e2e/ws-echo.mjs" }[opt("server", "node")];
+const seconds = Number(opt("seconds", 4));
+const dir = mkdtempSync(join(tmpdir(), "wsprof-"));
+const port = await new Promise((r) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => r(p)); }); });
+
+// SIGINT must end the process normally, or V8 never writes the profile.
+const server = spawn(process.execPath, ["--cpu-prof", "--cpu-prof-dir", dir, "--import", "data:text/javascript,process.on('SIGINT',()=>process.exit(0))", script, "--port", String(port)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+await new Promise((r) => server.stdout.on("data", (d) => String(d).includes("listening") && r()));
+console.log(execFileSync(`${root}build/loadgen`, ["127.0.0.1", String(port), ...w.map(String), String(seconds)]).toString().trim());
+server.kill("SIGINT");
+await new Promise((r) => server.on("exit", r));
+
+const profile = JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))), "utf8"));
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const self = new Map();
+const dt = profile.timeDeltas;
+for (let i = 0; i < profile.samples.length; i++) {
+  const n = byId.get(profile.samples[i]);
+  const f = n.callFrame;
+  const key = `${f.functionName || "(anonymous)"} ${f.url ? f.url.split("/").slice(-2).join("/") + ":" + (f.lineNumber + 1) : ""}`;
+  self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0));
+}
+const total = [...self.values()].reduce((a, b) => a + b, 0);
+const idle = self.get("(idle) ") ?? 0;
+console.log(`\nself time, ${(total / 1e6).toFixed(2)} s sampled (${((idle / total) * 100).toFixed(0)} % idle); share of busy time:`);
+for (const [k, v] of [...self.entries()].filter(([k]) => k !== "(idle) ").sort((a, b) => b[1] - a[1]).slice(0, Number(opt("top", 25)))) {
+  console.log(`${((v / (total - idle)) * 100).toFixed(1).padStart(6)} %  ${k}`);
+}
