@@ -31,7 +31,12 @@ declare const Deno: {
   connect(o: { port: number; hostname: string }): Promise<DenoConn>;
 };
 
-const READ_SIZE = 64 * 1024;
+/** Read buffers grow while reads fill them and shrink after a run of small reads: an idle connection holds 4 KiB, a busy one up to 64. */
+const READ_MIN = 4 * 1024;
+const READ_MAX = 64 * 1024;
+const SMALL_READS_BEFORE_SHRINK = 16;
+/** Queued bytes above which the transport reports congestion. */
+const HIGH_WATER = 256 * 1024;
 
 /**
  * Runs `conn` over a Deno.Conn with its own read()/write(): reads land in one reused buffer (the
@@ -78,7 +83,7 @@ function overConn(tcp: DenoConn, conn: Connection): WebSocketConnection {
       queue.push(bytes);
       queued += bytes.length;
       void pumpWrites();
-      return queued < READ_SIZE * 4;
+      return queued < HIGH_WATER;
     },
     end() {
       ending = true;
@@ -92,13 +97,21 @@ function overConn(tcp: DenoConn, conn: Connection): WebSocketConnection {
     if (!p) resumeReading?.();
   };
   (async () => {
-    const buf = new Uint8Array(READ_SIZE);
+    let buf = new Uint8Array(READ_MIN);
+    let smallReads = 0;
     try {
       for (;;) {
         if (paused) await new Promise<void>((r) => (resumeReading = r));
         const n = await tcp.read(buf);
         if (n === null) break;
         ws.driver.receive(buf.subarray(0, n));
+        if (n === buf.length && buf.length < READ_MAX) {
+          buf = new Uint8Array(buf.length * 2);
+          smallReads = 0;
+        } else if (n < buf.length / 4 && buf.length > READ_MIN && ++smallReads >= SMALL_READS_BEFORE_SHRINK) {
+          buf = new Uint8Array(buf.length / 2);
+          smallReads = 0;
+        }
       }
     } catch {
       // a reset: reported below as the transport closing

@@ -18,7 +18,7 @@ export const READY_STATES = { connecting: 0, open: 1, closing: 2, closed: 3 } as
 /** Emits `ev` through `emit`; a server's upgrade request goes to `onRequest`. */
 export function dispatchEvent(
   ev: ConnectionEvent,
-  emit: (name: string, ...args: unknown[]) => void,
+  emit: (name: string, a?: unknown, b?: unknown) => void,
   hasErrorListener: () => boolean,
   onRequest: ((request: UpgradeRequest) => void) | undefined,
 ): void {

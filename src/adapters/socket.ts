@@ -14,27 +14,29 @@ export class WebSocketConnection {
   readonly driver: ConnectionDriver;
   /** @internal Server role: decides on the upgrade request. */
   onRequest: ((request: UpgradeRequest) => void) | undefined;
-  private readonly listeners = new Map<string, Set<(...a: never[]) => void>>();
+  /** Listener lists are replaced, never mutated, so emit() iterates without copying. */
+  private readonly listeners = new Map<string, ((a?: unknown, b?: unknown) => void)[]>();
 
   constructor(
     private readonly conn: Connection,
     transport: Transport,
   ) {
     this.driver = new ConnectionDriver(conn, transport, {
-      onEvent: (ev) => dispatchEvent(ev, (name, ...args) => this.emit(name, args), () => (this.listeners.get("error")?.size ?? 0) > 0, this.onRequest),
-      onDrain: () => this.emit("drain", []),
+      onEvent: (ev) => dispatchEvent(ev, (name, a, b) => this.emit(name, a, b), () => (this.listeners.get("error")?.length ?? 0) > 0, this.onRequest),
+      onDrain: () => this.emit("drain"),
     });
   }
 
   on<K extends keyof Events>(event: K, f: Listener<K>): this {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(f as (...a: never[]) => void);
+    const list = this.listeners.get(event) ?? [];
+    const g = f as (a?: unknown, b?: unknown) => void;
+    if (!list.includes(g)) this.listeners.set(event, [...list, g]);
     return this;
   }
 
   off<K extends keyof Events>(event: K, f: Listener<K>): this {
-    this.listeners.get(event)?.delete(f as (...a: never[]) => void);
+    const list = this.listeners.get(event);
+    if (list) this.listeners.set(event, list.filter((g) => g !== f));
     return this;
   }
 
@@ -46,8 +48,10 @@ export class WebSocketConnection {
     return this.on(event, wrapped);
   }
 
-  private emit(name: string, args: unknown[]): void {
-    for (const f of [...(this.listeners.get(name) ?? [])]) (f as (...a: unknown[]) => void)(...args);
+  /** Every event has at most two arguments; listeners added or removed meanwhile apply next time. */
+  private emit(name: string, a?: unknown, b?: unknown): void {
+    const list = this.listeners.get(name);
+    if (list) for (let i = 0; i < list.length; i++) list[i]!(a, b);
   }
 
   get readyState(): number {

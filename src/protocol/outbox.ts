@@ -2,7 +2,7 @@
 // and payload side by side, strings encoded in place), so a burst of replies leaves as one chunk.
 // Large payloads from a server are queued as they are, behind their header: never copied.
 import { mask, maskInto } from "../core/api.js";
-import { encoder, utf8Length } from "../core/text.js";
+import { encoder, encodeUtf8Into, utf8Length } from "../core/text.js";
 import { writeMaskKey } from "./mask-keys.js";
 
 /** Slabs start small (an idle connection holds none) and double while a connection keeps writing. */
@@ -139,7 +139,7 @@ export class Outbox {
     this.reserve(MAX_HEADER + (len < 0 ? 123 : len));
     const headerLen = (len < 0 ? 2 : len <= 125 ? 2 : len <= 0xffff ? 4 : 10) + (this.masking ? 4 : 0);
     const start = this.pos + headerLen;
-    const written = encoder.encodeInto(text, this.slab.subarray(start)).written;
+    const written = encodeUtf8Into(text, this.slab, start);
     this.writeHeader(this.pos, b0, written);
     if (this.masking) this.maskPayload(start - 4, start, written);
     this.pos = start + written;
