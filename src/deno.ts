@@ -1,6 +1,5 @@
 // wasmsocket/deno: servers and clients over Deno.listen / Deno.connect, through their streams.
 import { Connection } from "./protocol/connection.js";
-import { overStreams } from "./adapters/streams.js";
 import { acceptOn, type OnConnection, type RuntimeServerOptions } from "./adapters/runtime-server.js";
 import { nodeDeflateEngine } from "./adapters/node/zlib-engine.js";
 import { deflateForClient, type DeflateOptions } from "./protocol/extensions/permessage-deflate.js";
@@ -41,8 +40,11 @@ const HIGH_WATER = 256 * 1024;
 /**
  * Runs `conn` over a Deno.Conn with its own read()/write(): reads land in one reused buffer (the
  * connection copies what it keeps), and writes are queued, since Deno's write() may be partial.
+ * A client passes the pending Deno.connect(): writes wait for it, and its failure closes the socket.
  */
-function overConn(tcp: DenoConn, conn: Connection): WebSocketConnection {
+function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection): WebSocketConnection {
+  let tcp: DenoConn | undefined;
+  const ready = Promise.resolve(connecting).then((t) => (tcp = t));
   const queue: Uint8Array[] = [];
   let queued = 0;
   let writing = false;
@@ -54,7 +56,7 @@ function overConn(tcp: DenoConn, conn: Connection): WebSocketConnection {
     if (closed) return;
     closed = true;
     try {
-      tcp.close();
+      tcp?.close();
     } catch {
       // already closed
     }
@@ -64,9 +66,10 @@ function overConn(tcp: DenoConn, conn: Connection): WebSocketConnection {
     if (writing) return;
     writing = true;
     try {
+      const t = tcp ?? (await ready);
       while (queue.length) {
         const chunk = queue.shift()!;
-        for (let off = 0; off < chunk.length; ) off += await tcp.write(off ? chunk.subarray(off) : chunk);
+        for (let off = 0; off < chunk.length; ) off += await t.write(off ? chunk.subarray(off) : chunk);
         queued -= chunk.length;
       }
       if (ending) closeAll();
@@ -100,9 +103,10 @@ function overConn(tcp: DenoConn, conn: Connection): WebSocketConnection {
     let buf = new Uint8Array(READ_MIN);
     let smallReads = 0;
     try {
+      const t = await ready;
       for (;;) {
         if (paused) await new Promise<void>((r) => (resumeReading = r));
-        const n = await tcp.read(buf);
+        const n = await t.read(buf);
         if (n === null) break;
         ws.driver.receive(buf.subarray(0, n));
         if (n === buf.length && buf.length < READ_MAX) {
@@ -140,21 +144,9 @@ export function connect(url: string, options: ConnectionOptions & ClientRequestO
   if (u.protocol !== "ws:") throw new TypeError("wasmsocket/deno: only ws:// URLs (use Deno.connectTls for wss)");
   const pmd = options.perMessageDeflate ?? true;
   const conn = Connection.client(u, { negotiator: pmd ? deflateForClient(pmd === true ? {} : pmd, nodeDeflateEngine) : undefined, ...options });
-  let ws: WebSocketConnection | undefined;
-  const pending: Promise<DenoConn> = Deno.connect({ hostname: u.hostname, port: Number(u.port) || 80 });
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  // Bytes flow once the TCP connection exists; the socket object exists at once.
-  const inbound = new TransformStream<Uint8Array, Uint8Array>();
-  ws = overStreams({ readable: inbound.readable, writable }, conn);
-  pending.then(
-    (tcp) => {
-      tcp.setNoDelay?.(true);
-      tcp.readable.pipeTo(inbound.writable).catch(() => {});
-      readable.pipeTo(tcp.writable).catch(() => {});
-      ws!.driver.pump();
-    },
-    () => inbound.writable.abort().catch(() => {}),
-  );
+  const tcp = Deno.connect({ hostname: u.hostname, port: Number(u.port) || 80 }).then((t) => (t.setNoDelay?.(true), t));
+  const ws = overConn(tcp, conn);
+  ws.driver.pump(); // queues the upgrade request until the connection is up
   return ws;
 }
 export { nodeDeflateEngine as deflateEngine } from "./adapters/node/zlib-engine.js";

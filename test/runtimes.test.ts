@@ -78,6 +78,13 @@ describe.each(["node", "deno", "bun"])("echo server on %s", (runtime) => {
   });
 });
 
+describe.each(["node", "deno", "bun"])("a %s client", (runtime) => {
+  it("reports a refused connection as close 1006", async () => {
+    const { out } = await output(run(runtime, "test/fixtures/refused-client.mjs", ["--url", `ws://127.0.0.1:${await freePort()}/`]));
+    expect(out.trim()).toBe("close 1006");
+  });
+});
+
 describe("ws server", () => {
   let server: WsServer;
   let url: string;
