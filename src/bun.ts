@@ -31,16 +31,50 @@ declare const Bun: {
   connect(o: { hostname: string; port: number; socket: SocketHandlers }): Promise<BunSocket>;
 };
 
+/** A fresh buffer with `parts` joined: the connection may reuse the memory of what it handed us. */
+function copyOf(parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Chunks this large are written on their own: a second syscall costs less than copying them. */
+const WRITE_ALONE = 64 * 1024;
+
 /** Bun's write may take only part of the bytes: the rest waits here for 'drain'. */
-class BunTransport implements Transport {
+/** @internal Exported for tests. */
+export class BunTransport implements Transport {
+  /** Bun's write() sends synchronously and keeps nothing; what it does not take is copied here. */
+  readonly consumesChunks = true;
   private backlog: Uint8Array | undefined;
   constructor(private readonly s: BunSocket) {}
   write(chunks: Uint8Array[]): boolean {
-    const bytes = concatBytes(this.backlog ? [this.backlog, ...chunks] : chunks);
+    const all = this.backlog ? [this.backlog, ...chunks] : chunks;
     this.backlog = undefined;
-    const n = this.s.write(bytes);
-    if (n < bytes.length) this.backlog = bytes.subarray(Math.max(0, n));
-    return !this.backlog;
+    // Small frames were coalesced by the connection; only payloads over 64 KiB arrive apart.
+    let start = 0;
+    for (let i = 0; i <= all.length; i++) {
+      if (i < all.length && all[i]!.length < WRITE_ALONE) continue;
+      // Write the run of small chunks before i, then chunk i alone.
+      const runs = i > start ? [concatBytes(all.slice(start, i))] : [];
+      if (i < all.length) runs.push(all[i]!);
+      for (let r = 0; r < runs.length; r++) {
+        const bytes = runs[r]!;
+        const n = this.s.write(bytes);
+        if (n < bytes.length) {
+          this.backlog = copyOf([bytes.subarray(Math.max(0, n)), ...runs.slice(r + 1), ...all.slice(i + 1)]);
+          return false;
+        }
+      }
+      start = i + 1;
+    }
+    return true;
   }
   /** Writes the backlog; true when it is all out. */
   drain(): boolean {

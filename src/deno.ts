@@ -5,7 +5,6 @@ import { nodeDeflateEngine } from "./adapters/node/zlib-engine.js";
 import { deflateForClient, type DeflateOptions } from "./protocol/extensions/permessage-deflate.js";
 import { WebSocketConnection } from "./adapters/socket.js";
 import type { Transport } from "./adapters/driver.js";
-import { concatBytes } from "./core/bytes.js";
 import type { ConnectionOptions } from "./protocol/connection.js";
 import type { ClientRequestOptions } from "./protocol/handshake/client.js";
 
@@ -82,9 +81,12 @@ function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection): W
   };
   const transport: Transport = {
     write(chunks) {
-      const bytes = concatBytes(chunks);
-      queue.push(bytes);
-      queued += bytes.length;
+      // Frames up to 64 KiB arrive coalesced in one chunk; larger payloads are written on their own
+      // rather than copied into one buffer.
+      for (const c of chunks) {
+        queue.push(c);
+        queued += c.length;
+      }
       void pumpWrites();
       return queued < HIGH_WATER;
     },

@@ -8,6 +8,10 @@ import type { ConnectionEvent } from "../protocol/events.js";
 export interface Transport {
   /** Writes the chunks in order; false when the transport is congested (wait for drained()). */
   write(chunks: Uint8Array[]): boolean;
+  /** True when the transport writes several chunks in one call (writev); otherwise it joins them. */
+  readonly vectored?: boolean;
+  /** True when write() keeps no reference to the chunks once it returns (it copies what it queues). */
+  readonly consumesChunks?: boolean;
   /** Closes after what was written is flushed. */
   end(): void;
   /** Closes at once. */
@@ -36,7 +40,9 @@ export class ConnectionDriver {
     readonly conn: Connection,
     private readonly transport: Transport,
     private readonly hooks: DriverHooks,
-  ) {}
+  ) {
+    if (!transport.vectored) conn.coalesceOutgoing();
+  }
 
   /** The transport delivered bytes. */
   receive(bytes: Uint8Array): void {
@@ -110,6 +116,7 @@ export class ConnectionDriver {
     const chunks = this.conn.takeOutgoing();
     if (chunks.length > 0 && !this.ended && !this.closed) {
       if (!this.transport.write(chunks)) this.congested = true;
+      if (this.transport.consumesChunks) this.conn.outgoingConsumed();
     }
     if (this.conn.transportShouldClose) this.end();
     else this.scheduleTimer();

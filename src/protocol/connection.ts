@@ -480,6 +480,23 @@ export class Connection implements FrameSink {
     return this.outbox.pending;
   }
 
+  /**
+   * Tells the connection its transport writes one buffer at a time (no writev), so takeOutgoing()'s
+   * chunks will be joined: payloads up to 64 KiB are then copied into the outgoing buffer once
+   * rather than queued apart and copied again by the join.
+   */
+  coalesceOutgoing(): void {
+    this.outbox.coalesce();
+  }
+
+  /**
+   * The transport has finished with everything takeOutgoing() returned (it sent or copied it), so
+   * the outgoing buffer may be reused. Only for transports that keep no reference to the chunks.
+   */
+  outgoingConsumed(): void {
+    this.outbox.recycle();
+  }
+
   /** The bytes to write to the transport, in order. */
   takeOutgoing(): Uint8Array[] {
     this.settle();

@@ -27,11 +27,21 @@ export class Outbox {
   private pos = 0;
   private chunks: Uint8Array[] = [];
   private queued = 0;
+  /** The full slab take() last let go of, kept for recycle(). */
+  private spent: typeof this.slab | undefined;
 
-  private readonly inlineMax: number;
+  private inlineMax: number;
 
   constructor(private readonly masking: boolean) {
     this.inlineMax = masking ? INLINE_MAX_CLIENT : INLINE_MAX_SERVER;
+  }
+
+  /**
+   * For transports that take one buffer per write (they would join the chunks anyway): payloads up
+   * to a full slab are copied in once, instead of queued apart and copied again by the join.
+   */
+  coalesce(): void {
+    this.inlineMax = SLAB_MAX;
   }
 
   /** Bytes waiting to be taken. */
@@ -44,6 +54,7 @@ export class Outbox {
     this.sealSlab();
     // Nothing can be written into the part handed out; a slab with no room left is let go.
     if (this.pos === this.slab.length) {
+      this.spent = this.slab;
       this.slab = EMPTY;
       this.from = this.pos = 0;
     }
@@ -51,6 +62,18 @@ export class Outbox {
     this.chunks = [];
     this.queued = 0;
     return out;
+  }
+
+  /**
+   * The transport is done with every chunk take() returned (it copied what it could not send), so
+   * the slab may be written over from the start: a busy connection then allocates no more slabs.
+   */
+  recycle(): void {
+    if (this.pos === this.from && this.chunks.length === 0) {
+      if (this.slab === EMPTY && this.spent) this.slab = this.spent;
+      this.from = this.pos = 0;
+    }
+    this.spent = undefined;
   }
 
   /** Writes raw bytes (the handshake head). */

@@ -8,6 +8,7 @@ export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks, maxPendingBytes = DEFAULT_MAX_PENDING_BYTES): ConnectionDriver {
   const transport: Transport = {
+    vectored: true, // cork + write each + uncork is one writev
     write(chunks) {
       if (socket.destroyed) return true;
       let ok: boolean;
