@@ -31,7 +31,8 @@ const U32_MAX = 0xffffffff;
 export class FrameScanner {
   private readonly backend: CoreBackend;
   private readonly state = new Int32Array(L.STATE_FIELDS);
-  private readonly tail = new Uint8Array(TAIL_ROOM);
+  /** Bytes a scan could not use yet (a split header or control frame); allocated when first needed. */
+  private tail: Uint8Array | undefined;
   private tailLen = 0;
 
   constructor(options: FrameScannerOptions) {
@@ -73,7 +74,7 @@ export class FrameScanner {
       let mem = b.bytes;
       let words = b.words;
       const tailLen = this.tailLen;
-      if (tailLen > 0) mem.set(this.tail.subarray(0, tailLen), inputPtr);
+      if (tailLen > 0) mem.set(this.tail!.subarray(0, tailLen), inputPtr);
       mem.set(n === chunk.length ? chunk : chunk.subarray(off, off + n), inputPtr + tailLen);
       words.set(s, base);
       let inPtr = inputPtr;
@@ -100,7 +101,7 @@ export class FrameScanner {
       }
       this.saveState(words, base);
       // What is left is at most an incomplete header or control frame (< TAIL_ROOM bytes).
-      this.tail.set(mem.subarray(inPtr, inPtr + inLen));
+      if (inLen > 0) (this.tail ??= new Uint8Array(TAIL_ROOM)).set(mem.subarray(inPtr, inPtr + inLen));
       this.tailLen = inLen;
       off += n;
     }

@@ -311,7 +311,7 @@ export class Connection implements FrameSink {
       const ev = events[i]!;
       if (ev.type === "ping") {
         if (this.opts.autoPong && this.state === "open") this.outbox.writeFrame(Opcode.Pong, true, false, ev.data);
-      } else if (ev.type === "message" && this.compressedPayloads.has(ev)) {
+      } else if (ev.type === "message" && this.compressedPayloads?.has(ev)) {
         this.inflateInto(ev);
         if (this.failure) {
           events.length = i;
@@ -390,7 +390,7 @@ export class Connection implements FrameSink {
       if (this.msgCompressed) {
         // Inflated after the walk (the codec and UTF-8 check may use core memory).
         const ev: ConnectionEvent = { type: "message", data: "", binary: this.msgBinary };
-        this.compressedPayloads.set(ev, bytes);
+        (this.compressedPayloads ??= new Map()).set(ev, bytes);
         this.events.push(ev);
       } else {
         const data = this.msgBinary || this.opts.textAsBytes ? this.createBinary(bytes, 0, bytes.length, true) : decodeUtf8(bytes, 0, bytes.length);
@@ -400,11 +400,11 @@ export class Connection implements FrameSink {
   }
 
   /** Compressed messages awaiting inflation after the walk, by their (placeholder) event. */
-  private compressedPayloads = new Map<ConnectionEvent, Uint8Array>();
+  private compressedPayloads: Map<ConnectionEvent, Uint8Array> | undefined; // made on first use
 
   private inflateInto(ev: ConnectionEvent & { type: "message" }): void {
-    const compressed = this.compressedPayloads.get(ev)!;
-    this.compressedPayloads.delete(ev);
+    const compressed = this.compressedPayloads!.get(ev)!;
+    this.compressedPayloads!.delete(ev);
     try {
       const plain = this.codec!.decode(compressed, this.opts.maxMessageSize);
       if (ev.binary) {
