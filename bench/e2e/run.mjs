@@ -12,6 +12,8 @@ import os from "node:os";
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
 const RUNS = Number(opt("runs", 3));
+// --report-only: rewrite the table and chart from bench/results/e2e-latest.json, measuring nothing.
+const REPORT_ONLY = args.includes("--report-only");
 const SECONDS = Number(opt("seconds", 4));
 const only = opt("only")?.split(",");
 const onlyWorkloads = opt("workloads")?.split(",");
@@ -76,85 +78,92 @@ function runLoadgen(port, wargs, seconds) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const results = [];
-for (const w of WORKLOADS) {
-  for (const s of SERVERS.filter((x) => !x.workloads || x.workloads.includes(w.id))) {
-    const runs = [];
-    for (let r = 0; r < RUNS; r++) {
-      const { p, port } = await startServer(s);
-      try {
-        runLoadgen(port, w.args, 1); // warm up the JIT
-        const c0 = cpuTicks(p.pid);
-        const res = runLoadgen(port, w.args, SECONDS);
-        const cpu = (cpuTicks(p.pid) - c0) / CLK_TCK;
-        runs.push({ ...res, serverCpuSeconds: cpu, cpuUsPerMsg: (cpu / res.messages) * 1e6, peakRssMb: rssKb(p.pid, "VmHWM") / 1024 });
-      } catch (e) {
-        runs.push({ error: e.status === 3 ? "declines permessage-deflate" : String(e.message).slice(0, 200) });
-      } finally {
-        p.kill();
+let results, idle, meta;
+if (REPORT_ONLY) {
+  ({ results, idle, meta } = JSON.parse(readFileSync(`${root}bench/results/e2e-latest.json`, "utf8")));
+} else {
+  results = [];
+  for (const w of WORKLOADS) {
+    for (const s of SERVERS.filter((x) => !x.workloads || x.workloads.includes(w.id))) {
+      const runs = [];
+      for (let r = 0; r < RUNS; r++) {
+        const { p, port } = await startServer(s);
+        try {
+          runLoadgen(port, w.args, 1); // warm up the JIT
+          const c0 = cpuTicks(p.pid);
+          const res = runLoadgen(port, w.args, SECONDS);
+          const cpu = (cpuTicks(p.pid) - c0) / CLK_TCK;
+          runs.push({ ...res, serverCpuSeconds: cpu, cpuUsPerMsg: (cpu / res.messages) * 1e6, peakRssMb: rssKb(p.pid, "VmHWM") / 1024 });
+        } catch (e) {
+          runs.push({ error: e.status === 3 ? "declines permessage-deflate" : String(e.message).slice(0, 200) });
+        } finally {
+          p.kill();
+        }
       }
+      const ok = runs.filter((x) => !x.error);
+      const row = {
+        workload: w.id, server: s.name, runs,
+        msgsPerSec: ok.length ? median(ok.map((x) => x.msgsPerSec)) : 0,
+        spread: ok.length ? [Math.min(...ok.map((x) => x.msgsPerSec)), Math.max(...ok.map((x) => x.msgsPerSec))] : [0, 0],
+        mbPerSec: ok.length ? median(ok.map((x) => x.mbPerSec)) : 0,
+        p50us: ok.length ? median(ok.map((x) => x.p50us)) : 0,
+        p99us: ok.length ? median(ok.map((x) => x.p99us)) : 0,
+        cpuUsPerMsg: ok.length ? median(ok.map((x) => x.cpuUsPerMsg)) : 0,
+        peakRssMb: ok.length ? median(ok.map((x) => x.peakRssMb)) : 0,
+        loadgenCpuShare: ok.length ? median(ok.map((x) => x.loadgenCpuSeconds / x.seconds)) : 0,
+        compressedShare: ok.length ? median(ok.map((x) => x.compressedShare ?? 0)) : 0,
+        error: ok.length ? undefined : runs[0].error,
+      };
+      results.push(row);
+      console.log(`${w.id.padEnd(5)} ${s.name.padEnd(24)} ${(row.msgsPerSec / 1e3).toFixed(1).padStart(8)} k msg/s  ${row.mbPerSec.toFixed(0).padStart(6)} MB/s  p50 ${row.p50us.toFixed(0)} µs  p99 ${row.p99us.toFixed(0)} µs  ${row.cpuUsPerMsg.toFixed(2)} µs CPU/msg  RSS ${row.peakRssMb.toFixed(0)} MB${w.id === "4KiBz" ? `  echoes compressed ${(row.compressedShare * 100).toFixed(0)} %` : ""}${row.error ? "  ERROR " + row.error : ""}`);
     }
-    const ok = runs.filter((x) => !x.error);
-    const row = {
-      workload: w.id, server: s.name, runs,
-      msgsPerSec: ok.length ? median(ok.map((x) => x.msgsPerSec)) : 0,
-      spread: ok.length ? [Math.min(...ok.map((x) => x.msgsPerSec)), Math.max(...ok.map((x) => x.msgsPerSec))] : [0, 0],
-      mbPerSec: ok.length ? median(ok.map((x) => x.mbPerSec)) : 0,
-      p50us: ok.length ? median(ok.map((x) => x.p50us)) : 0,
-      p99us: ok.length ? median(ok.map((x) => x.p99us)) : 0,
-      cpuUsPerMsg: ok.length ? median(ok.map((x) => x.cpuUsPerMsg)) : 0,
-      peakRssMb: ok.length ? median(ok.map((x) => x.peakRssMb)) : 0,
-      loadgenCpuShare: ok.length ? median(ok.map((x) => x.loadgenCpuSeconds / x.seconds)) : 0,
-      compressedShare: ok.length ? median(ok.map((x) => x.compressedShare ?? 0)) : 0,
-      error: ok.length ? undefined : runs[0].error,
-    };
-    results.push(row);
-    console.log(`${w.id.padEnd(5)} ${s.name.padEnd(24)} ${(row.msgsPerSec / 1e3).toFixed(1).padStart(8)} k msg/s  ${row.mbPerSec.toFixed(0).padStart(6)} MB/s  p50 ${row.p50us.toFixed(0)} µs  p99 ${row.p99us.toFixed(0)} µs  ${row.cpuUsPerMsg.toFixed(2)} µs CPU/msg  RSS ${row.peakRssMb.toFixed(0)} MB${w.id === "4KiBz" ? `  echoes compressed ${(row.compressedShare * 100).toFixed(0)} %` : ""}${row.error ? "  ERROR " + row.error : ""}`);
   }
-}
 
-// Idle memory: 1 000 open connections, RSS growth per connection, 12 s later and after a full GC where the
-// runtime lets us ask for one (Node with --expose-gc, Bun; Deno has no such call: its number
-// includes uncollected garbage).
-const idle = [];
-const withGc = (s) => {
-  const [exe, ...rest] = s.cmd;
-  if (exe === node) return { ...s, cmd: [exe, "--expose-gc", "--import", "./bench/e2e/gc-on-signal.mjs", ...rest], gc: true };
-  if (exe === bun) return { ...s, cmd: [exe, "--preload", "./bench/e2e/gc-on-signal.mjs", ...rest], gc: true };
-  return s;
-};
-const settledRss = async (s, p) => {
-  if (s.gc) p.kill("SIGUSR2");
-  await new Promise((r) => setTimeout(r, 500));
-  return rssKb(p.pid, "VmRSS");
-};
-for (const s of SERVERS.filter((x) => ["node", "ws", "deno", "bun"].includes(x.id)).map(withGc)) {
-  const { p, port } = await startServer(s);
-  const before = await settledRss(s, p);
-  const hold = spawn(loadgen, ["127.0.0.1", String(port), "1000", "0", "32", "text", "16"], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise((r) => hold.stdout.once("data", r));
-  // V8 gives back heap pages grown during the burst of handshakes only after a while (seen here:
-  // RSS settles ~10 s later), and what stays is what the idle connections hold.
-  await new Promise((r) => setTimeout(r, 12_000));
-  const after = await settledRss(s, p);
-  hold.kill();
-  p.kill();
-  idle.push({ server: s.name, kbPerConnection: (after - before) / 1000 });
-  console.log(`idle  ${s.name.padEnd(24)} ${((after - before) / 1000).toFixed(1)} KB RSS per idle connection`);
-}
+  // Idle memory: 1 000 open connections, RSS growth per connection, 12 s later and after a full GC where the
+  // runtime lets us ask for one (Node with --expose-gc, Bun; Deno has no such call: its number
+  // includes uncollected garbage).
+  idle = [];
+  const withGc = (s) => {
+    const [exe, ...rest] = s.cmd;
+    if (exe === node) return { ...s, cmd: [exe, "--expose-gc", "--import", "./bench/e2e/gc-on-signal.mjs", ...rest], gc: true };
+    if (exe === bun) return { ...s, cmd: [exe, "--preload", "./bench/e2e/gc-on-signal.mjs", ...rest], gc: true };
+    return s;
+  };
+  const settledRss = async (s, p) => {
+    if (s.gc) p.kill("SIGUSR2");
+    await new Promise((r) => setTimeout(r, 500));
+    return rssKb(p.pid, "VmRSS");
+  };
+  for (const s of SERVERS.filter((x) => ["node", "ws", "deno", "bun"].includes(x.id)).map(withGc)) {
+    const { p, port } = await startServer(s);
+    const before = await settledRss(s, p);
+    const hold = spawn(loadgen, ["127.0.0.1", String(port), "1000", "0", "32", "text", "16"], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise((r) => hold.stdout.once("data", r));
+    // V8 gives back heap pages grown during the burst of handshakes only after a while (seen here:
+    // RSS settles ~10 s later), and what stays is what the idle connections hold.
+    await new Promise((r) => setTimeout(r, 12_000));
+    const after = await settledRss(s, p);
+    hold.kill();
+    p.kill();
+    idle.push({ server: s.name, kbPerConnection: (after - before) / 1000 });
+    console.log(`idle  ${s.name.padEnd(24)} ${((after - before) / 1000).toFixed(1)} KB RSS per idle connection`);
+  }
 
-const meta = { date: new Date().toISOString(), machine: `${os.cpus()[0].model} × ${os.cpus().length}`, node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(), runs: RUNS, seconds: SECONDS };
-writeFileSync(`${root}bench/results/e2e-latest.json`, JSON.stringify({ meta, results, idle }, null, 2));
+  meta = { date: new Date().toISOString(), machine: `${os.cpus()[0].model} × ${os.cpus().length}`, node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(), runs: RUNS, seconds: SECONDS };
+  writeFileSync(`${root}bench/results/e2e-latest.json`, JSON.stringify({ meta, results, idle }, null, 2));
+}
 
 // Markdown table, ratios to ws + addons per workload.
-let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}; median of ${RUNS} runs of ${SECONDS} s (spread: min–max).\n\n| workload | server | msgs/s (spread) | MB/s | p50 / p99 µs | server CPU µs/msg | peak RSS MB | × ws+addons |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n`;
+const kFmt = (x) => (x / 1e3).toFixed(x < 1e4 ? 2 : 0);
+let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}; median of ${meta.runs} runs of ${meta.seconds} s (spread: min–max).\n\n| workload | server | msgs/s (spread) | MB/s | p50 / p99 µs | server CPU µs/msg | peak RSS MB | × ws+addons |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n`;
 for (const w of WORKLOADS) {
   const anchor = results.find((r) => r.workload === w.id && r.server.startsWith("ws + addons"));
   for (const r of results.filter((x) => x.workload === w.id)) {
     const note = r.error ? ` (${r.error})` : w.id === "4KiBz" ? ` (echoes compressed: ${(r.compressedShare * 100).toFixed(0)} %)` : "";
-    md += `| ${w.name} | ${r.server}${note} | ${(r.msgsPerSec / 1e3).toFixed(1)} k (${(r.spread[0] / 1e3).toFixed(0)}–${(r.spread[1] / 1e3).toFixed(0)}) | ${r.mbPerSec.toFixed(0)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.cpuUsPerMsg.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${anchor?.msgsPerSec ? (r.msgsPerSec / anchor.msgsPerSec).toFixed(2) : "–"} |\n`;
+    md += `| ${w.name} | ${r.server}${note} | ${(r.msgsPerSec / 1e3).toFixed(r.msgsPerSec < 1e4 ? 2 : 1)} k (${kFmt(r.spread[0])}–${kFmt(r.spread[1])}) | ${r.mbPerSec.toFixed(0)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.cpuUsPerMsg.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${anchor?.msgsPerSec ? (r.msgsPerSec / anchor.msgsPerSec).toFixed(2) : "–"} |\n`;
   }
 }
+md += `\nIdle: RSS growth of the server per connection with 1 000 idle connections open, read 12 s after the handshakes and after a full GC (Node with --expose-gc, Bun.gc; Deno offers no such call, so its figure includes uncollected garbage).\n`;
 md += `\n| idle connections (1 000) | KB RSS per connection |\n| --- | --- |\n` + idle.map((i) => `| ${i.server} | ${i.kbPerConnection.toFixed(1)} |`).join("\n") + "\n";
 writeFileSync(`${root}bench/results/e2e-latest.md`, md);
 
@@ -170,10 +179,10 @@ for (const w of WORKLOADS) {
   for (const r of rows) {
     const len = ((W - pad - 90) * r.msgsPerSec) / max;
     const ours = r.server.startsWith("wasmsocket");
-    svg += `<text x="10" y="${y + 13}">${r.server}</text><rect x="${pad}" y="${y + 2}" width="${len.toFixed(1)}" height="${rowH - 5}" fill="${ours ? "#2a7ae2" : "#9aa5b1"}"/><text x="${(pad + len + 5).toFixed(1)}" y="${y + 13}">${(r.msgsPerSec / 1e3).toFixed(0)} k</text>`;
+    svg += `<text x="10" y="${y + 13}">${r.server}</text><rect x="${pad}" y="${y + 2}" width="${len.toFixed(1)}" height="${rowH - 5}" fill="${ours ? "#2a7ae2" : "#9aa5b1"}"/><text x="${(pad + len + 5).toFixed(1)}" y="${y + 13}">${r.error ? r.error : `${(r.msgsPerSec / 1e3).toFixed(r.msgsPerSec < 1e4 ? 2 : 0)} k`}</text>`;
     y += rowH;
   }
   y += 22;
 }
-writeFileSync(`${root}bench/results/e2e-latest.svg`, `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="10" y="16" fill="#555">${meta.machine}, ${meta.date.slice(0, 10)}, median of ${RUNS}</text>${svg}</svg>\n`);
+writeFileSync(`${root}bench/results/e2e-latest.svg`, `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="10" y="16" fill="#555">${meta.machine}, ${meta.date.slice(0, 10)}, median of ${meta.runs}</text>${svg}</svg>\n`);
 console.log("\nwritten: bench/results/e2e-latest.{json,md,svg}");
