@@ -5,7 +5,7 @@ import type { Transport } from "./adapters/driver.js";
 import { acceptOn, type OnConnection, type RuntimeServerOptions } from "./adapters/runtime-server.js";
 import { nodeDeflateEngine } from "./adapters/node/zlib-engine.js";
 import { deflateForClient, type DeflateOptions } from "./protocol/extensions/permessage-deflate.js";
-import { concatBytes } from "./core/bytes.js";
+import { concatBytes, copyBytes } from "./core/bytes.js";
 import type { ConnectionOptions } from "./protocol/connection.js";
 import type { ClientRequestOptions } from "./protocol/handshake/client.js";
 
@@ -31,19 +31,6 @@ declare const Bun: {
   connect(o: { hostname: string; port: number; socket: SocketHandlers }): Promise<BunSocket>;
 };
 
-/** A fresh buffer with `parts` joined: the connection may reuse the memory of what it handed us. */
-function copyOf(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Chunks this large are written on their own: a second syscall costs less than copying them. */
 const WRITE_ALONE = 64 * 1024;
 
@@ -68,7 +55,7 @@ export class BunTransport implements Transport {
         const bytes = runs[r]!;
         const n = this.s.write(bytes);
         if (n < bytes.length) {
-          this.backlog = copyOf([bytes.subarray(Math.max(0, n)), ...runs.slice(r + 1), ...all.slice(i + 1)]);
+          this.backlog = copyBytes([bytes.subarray(Math.max(0, n)), ...runs.slice(r + 1), ...all.slice(i + 1)]);
           return false;
         }
       }

@@ -222,6 +222,32 @@ describe("interop with ws (perMessageDeflate) over TCP", () => {
   ];
   const payloads = ["x".repeat(2000), "hello ".repeat(50_000), "short"];
 
+  /** ws's client, compressing everything, echoes `payloads` through the server on `port`. */
+  async function echoWithWsClient(port: number, perMessageDeflate: object): Promise<void> {
+    const ws = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: { threshold: 0, ...perMessageDeflate } });
+    await new Promise((r) => ws.once("open", r));
+    expect(ws.extensions).toContain("permessage-deflate");
+    for (const p of payloads) {
+      ws.send(p);
+      const [d] = await new Promise<[Buffer]>((r) => ws.once("message", (...a: [Buffer]) => r(a)));
+      expect(d.toString()).toBe(p);
+    }
+    ws.close();
+  }
+
+  /** Our client, compressing everything, echoes `payloads` through the server on `port`. */
+  async function echoWithOurClient(port: number, perMessageDeflate: DeflateOptions): Promise<void> {
+    const ws = connect(`ws://127.0.0.1:${port}`, { perMessageDeflate: { threshold: 0, ...perMessageDeflate } });
+    await new Promise((r) => ws.once("open", () => r(undefined)));
+    expect(ws.extensions).toContain("permessage-deflate");
+    for (const p of payloads) {
+      ws.send(p);
+      const [d] = await new Promise<[string | Buffer]>((r) => ws.once("message", (data) => r([data])));
+      expect(d).toBe(p);
+    }
+    ws.close();
+  }
+
   describe.each(variants)("ws client → our server, %s", (_n, opts) => {
     let server: WebSocketServer;
     beforeAll(async () => {
@@ -230,17 +256,7 @@ describe("interop with ws (perMessageDeflate) over TCP", () => {
       server.on("connection", (ws: WebSocket) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
     });
     afterAll(() => new Promise<void>((r) => server.close(() => r())));
-    it("echoes compressed messages", async () => {
-      const ws = new WS(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: { threshold: 0, ...opts } });
-      await new Promise((r) => ws.once("open", r));
-      expect(ws.extensions).toContain("permessage-deflate");
-      for (const p of payloads) {
-        ws.send(p);
-        const [d] = await new Promise<[Buffer]>((r) => ws.once("message", (...a: [Buffer]) => r(a)));
-        expect(d.toString()).toBe(p);
-      }
-      ws.close();
-    });
+    it("echoes compressed messages", () => echoWithWsClient((server.address() as AddressInfo).port, opts));
   });
 
   describe.each(variants)("our client → ws server, %s", (_n, opts) => {
@@ -251,17 +267,7 @@ describe("interop with ws (perMessageDeflate) over TCP", () => {
       server.on("connection", (ws) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
     });
     afterAll(() => new Promise<void>((r) => server.close(() => r())));
-    it("echoes compressed messages", async () => {
-      const ws = connect(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: { threshold: 0, ...(opts as DeflateOptions) } });
-      await new Promise((r) => ws.once("open", () => r(undefined)));
-      expect(ws.extensions).toContain("permessage-deflate");
-      for (const p of payloads) {
-        ws.send(p);
-        const [d] = await new Promise<[string | Buffer]>((r) => ws.once("message", (data) => r([data])));
-        expect(d).toBe(p);
-      }
-      ws.close();
-    });
+    it("echoes compressed messages", () => echoWithOurClient((server.address() as AddressInfo).port, opts as DeflateOptions));
   });
 
   describe("with the pako engine chosen in the options, both ways", () => {
@@ -277,15 +283,8 @@ describe("interop with ws (perMessageDeflate) over TCP", () => {
       const server = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: { engine: pako.engine, threshold: 0 } });
       await new Promise((r) => server.once("listening", () => r(undefined)));
       server.on("connection", (ws: WebSocket) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
-      const ws = new WS(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: { threshold: 0 } });
-      await new Promise((r) => ws.once("open", r));
-      for (const p of payloads) {
-        ws.send(p);
-        const [d] = await new Promise<[Buffer]>((r) => ws.once("message", (...a: [Buffer]) => r(a)));
-        expect(d.toString()).toBe(p);
-      }
+      await echoWithWsClient((server.address() as AddressInfo).port, {});
       expect(pako.opened).toBe(2);
-      ws.close();
       await new Promise<void>((r) => server.close(() => r()));
     });
     it("our client ↔ ws server", async () => {
@@ -293,16 +292,8 @@ describe("interop with ws (perMessageDeflate) over TCP", () => {
       const server = new WsServer({ port: 0, host: "127.0.0.1", perMessageDeflate: { threshold: 0 } });
       await new Promise((r) => server.once("listening", r));
       server.on("connection", (ws) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
-      const ws = connect(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: { engine: pako.engine, threshold: 0 } });
-      await new Promise((r) => ws.once("open", () => r(undefined)));
-      expect(ws.extensions).toBe("permessage-deflate");
-      for (const p of payloads) {
-        ws.send(p);
-        const [d] = await new Promise<[string | Buffer]>((r) => ws.once("message", (data) => r([data])));
-        expect(d).toBe(p);
-      }
+      await echoWithOurClient((server.address() as AddressInfo).port, { engine: pako.engine });
       expect(pako.opened).toBe(2);
-      ws.close();
       await new Promise<void>((r) => server.close(() => r()));
     });
   });
