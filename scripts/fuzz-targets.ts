@@ -4,6 +4,8 @@ import { Connection } from "../src/protocol/connection.js";
 import { DeflateCodec } from "../src/protocol/extensions/permessage-deflate.js";
 import { WebSocketError } from "../src/protocol/errors.js";
 import { zlibEngine } from "../src/adapters/node/zlib-engine.js";
+import { pakoEngine } from "../src/protocol/extensions/pako-engine.js";
+import type { DeflateEngine } from "../src/protocol/extensions/deflate-engine.js";
 
 /** Splits `input` into chunks at positions drawn from its own first bytes (deterministic). */
 function chunks(input: Uint8Array): Uint8Array[] {
@@ -37,6 +39,19 @@ function drive(c: Connection, input: Uint8Array): void {
   if (closes !== 1) throw new Error(`connection ended with ${closes} close events`);
 }
 
+/** Feeds the input, in pieces, to a server's inflater: only typed protocol errors may come out. */
+function inflateWith(engine: DeflateEngine, input: Uint8Array): void {
+  const codec = new DeflateCodec({ serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, "server", {}, engine);
+  for (const chunk of chunks(input)) {
+    try {
+      codec.decode(chunk, 1 << 20);
+    } catch (e) {
+      if (!(e instanceof WebSocketError)) throw e;
+    }
+  }
+  codec.close();
+}
+
 export const targets: Record<string, (input: Uint8Array) => void> = {
   /** Frames after an accepted handshake, server role, random chunking. */
   frames(input) {
@@ -50,16 +65,12 @@ export const targets: Record<string, (input: Uint8Array) => void> = {
   handshake(input) {
     drive(Connection.server({ maxHandshakeBytes: 4096 }), input);
   },
-  /** The inflate side of permessage-deflate. */
+  /** The inflate side of permessage-deflate, on node:zlib. */
   inflate(input) {
-    const codec = new DeflateCodec({ serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, "server", {}, zlibEngine);
-    for (const chunk of chunks(input)) {
-      try {
-        codec.decode(chunk, 1 << 20);
-      } catch (e) {
-        if (!(e instanceof WebSocketError)) throw e;
-      }
-    }
-    codec.close();
+    inflateWith(zlibEngine, input);
+  },
+  /** The same on the portable engine (pako), which runs where node:zlib does not. */
+  inflatePako(input) {
+    inflateWith(pakoEngine, input);
   },
 };
