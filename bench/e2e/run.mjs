@@ -155,12 +155,12 @@ if (REPORT_ONLY) {
 
 // Markdown table, ratios to ws + addons per workload.
 const kFmt = (x) => (x / 1e3).toFixed(x < 1e4 ? 2 : 0);
-let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}; median of ${meta.runs} runs of ${meta.seconds} s (spread: min–max).\n\n| workload | server | msgs/s (spread) | MB/s | p50 / p99 µs | server CPU µs/msg | peak RSS MB | × ws+addons |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n`;
+let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}; median of ${meta.runs} runs of ${meta.seconds} s (spread: min–max).\n\n| workload | server | msgs/s (spread) | MB/s | p50 / p99 µs | server CPU µs/msg | peak RSS MB | generator CPU | × ws+addons |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
 for (const w of WORKLOADS) {
   const anchor = results.find((r) => r.workload === w.id && r.server.startsWith("ws + addons"));
   for (const r of results.filter((x) => x.workload === w.id)) {
     const note = r.error ? ` (${r.error})` : w.id === "4KiBz" ? ` (echoes compressed: ${(r.compressedShare * 100).toFixed(0)} %)` : "";
-    md += `| ${w.name} | ${r.server}${note} | ${(r.msgsPerSec / 1e3).toFixed(r.msgsPerSec < 1e4 ? 2 : 1)} k (${kFmt(r.spread[0])}–${kFmt(r.spread[1])}) | ${r.mbPerSec.toFixed(0)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.cpuUsPerMsg.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${anchor?.msgsPerSec ? (r.msgsPerSec / anchor.msgsPerSec).toFixed(2) : "–"} |\n`;
+    md += `| ${w.name} | ${r.server}${note} | ${(r.msgsPerSec / 1e3).toFixed(r.msgsPerSec < 1e4 ? 2 : 1)} k (${kFmt(r.spread[0])}–${kFmt(r.spread[1])}) | ${r.mbPerSec.toFixed(0)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.cpuUsPerMsg.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${(r.loadgenCpuShare * 100).toFixed(0)} % | ${anchor?.msgsPerSec ? (r.msgsPerSec / anchor.msgsPerSec).toFixed(2) : "–"} |\n`;
   }
 }
 md += `\nIdle: RSS growth of the server per connection with 1 000 idle connections open, read 12 s after the handshakes and after a full GC (Node with --expose-gc, Bun.gc; Deno offers no such call, so its figure includes uncollected garbage).\n`;
