@@ -34,8 +34,7 @@ declare const Bun: {
 /** Chunks this large are written on their own: a second syscall costs less than copying them. */
 const WRITE_ALONE = 64 * 1024;
 
-/** Bun's write may take only part of the bytes: the rest waits here for 'drain'. */
-/** @internal Exported for tests. */
+/** @internal (exported for tests) Bun's write may take only part of the bytes: the rest waits here for 'drain'. */
 export class BunTransport implements Transport {
   /** Bun's write() sends synchronously and keeps nothing; what it does not take is copied here. */
   readonly consumesChunks = true;
