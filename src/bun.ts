@@ -37,7 +37,9 @@ const WRITE_ALONE = 64 * 1024;
 /** @internal (exported for tests) Bun's write may take only part of the bytes: the rest waits here for 'drain'. */
 export class BunTransport implements Transport {
   /** Bun's write() sends synchronously and keeps nothing; what it does not take is copied here. */
-  readonly consumesChunks = true;
+  consumed(): boolean {
+    return true;
+  }
   private backlog: Uint8Array | undefined;
   constructor(private readonly s: BunSocket) {}
   write(chunks: Uint8Array[]): boolean {

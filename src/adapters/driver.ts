@@ -10,8 +10,8 @@ export interface Transport {
   write(chunks: Uint8Array[]): boolean;
   /** True when the transport writes several chunks in one call (writev); otherwise it joins them. */
   readonly vectored?: boolean;
-  /** True when write() keeps no reference to the chunks once it returns (it copies what it queues). */
-  readonly consumesChunks?: boolean;
+  /** True when the chunks of the last write() are no longer referenced (sent, or copied aside). */
+  consumed?(): boolean;
   /** Closes after what was written is flushed. */
   end(): void;
   /** Closes at once. */
@@ -116,7 +116,7 @@ export class ConnectionDriver {
     const chunks = this.conn.takeOutgoing();
     if (chunks.length > 0 && !this.ended && !this.closed) {
       if (!this.transport.write(chunks)) this.congested = true;
-      if (this.transport.consumesChunks) this.conn.outgoingConsumed();
+      if (this.transport.consumed?.()) this.conn.outgoingConsumed();
     }
     if (this.conn.transportShouldClose) this.end();
     else this.scheduleTimer();

@@ -8,7 +8,11 @@ export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks, maxPendingBytes = DEFAULT_MAX_PENDING_BYTES): ConnectionDriver {
   const transport: Transport = {
-    vectored: true, // cork + write each + uncork is one writev
+    // Frames up to 64 KiB are coalesced into one buffer (one write call, not one per chunk)...
+    vectored: false,
+    // ...which the connection reuses once Node has handed every byte to the kernel: a write that
+    // completes at once leaves nothing queued and keeps no reference to the buffer.
+    consumed: () => socket.writableLength === 0,
     write(chunks) {
       if (socket.destroyed) return true;
       let ok: boolean;
