@@ -155,7 +155,7 @@ if (REPORT_ONLY) {
 
 // Markdown table, ratios to ws + addons per workload.
 const kFmt = (x) => (x / 1e3).toFixed(x < 1e4 ? 2 : 0);
-let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}; median of ${meta.runs} runs of ${meta.seconds} s (spread: min–max).\n\n| workload | server | msgs/s (spread) | MB/s | p50 / p99 µs | server CPU µs/msg | peak RSS MB | generator CPU | × ws+addons |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
+let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}; median of ${meta.runs} runs of ${meta.seconds} s (spread: min–max).${meta.note ? " " + meta.note : ""}\n\n| workload | server | msgs/s (spread) | MB/s | p50 / p99 µs | server CPU µs/msg | peak RSS MB | generator CPU | × ws+addons |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
 for (const w of WORKLOADS) {
   const anchor = results.find((r) => r.workload === w.id && r.server.startsWith("ws + addons"));
   for (const r of results.filter((x) => x.workload === w.id)) {
