@@ -41,28 +41,27 @@ describe("in headless Chromium", () => {
     server?.kill();
   });
 
-  it("the npm start page: browser WebSocket ↔ our server with permessage-deflate, WASM SIMD core in the page", async () => {
+  /** Opens `path`, waits for the page to publish its result in body[data-result], fails on page errors. */
+  async function resultOf(path: string) {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(origin + "/");
+    await page.goto(origin + path);
     await page.waitForSelector("body[data-result]", { timeout: 20_000 });
     const result = JSON.parse((await page.getAttribute("body", "data-result"))!);
+    await page.close();
     expect(errors).toEqual([]);
+    return result;
+  }
+
+  it("the npm start page: browser WebSocket ↔ our server with permessage-deflate, WASM SIMD core in the page", async () => {
+    const result = await resultOf("/");
     expect(result).toMatchObject({ core: "wasm-simd", selfCheck: true, echoed: 3, allOk: true });
     expect(result.extensions).toContain("permessage-deflate");
-    await page.close();
   });
 
   it("an ES-module service worker imports the bundle and round-trips compressed frames over a streams pair", async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(origin + "/sw.html");
-    await page.waitForSelector("body[data-result]", { timeout: 20_000 });
-    const result = JSON.parse((await page.getAttribute("body", "data-result"))!);
-    expect(errors).toEqual([]);
+    const result = await resultOf("/sw.html");
     expect(result).toEqual({ core: "wasm-simd", ok: true, code: 1000, extensions: "permessage-deflate", compressed: true });
-    await page.close();
   });
 });
