@@ -84,9 +84,13 @@ if (REPORT_ONLY) {
 } else {
   results = [];
   for (const w of WORKLOADS) {
-    for (const s of SERVERS.filter((x) => !x.workloads || x.workloads.includes(w.id))) {
-      const runs = [];
-      for (let r = 0; r < RUNS; r++) {
+    const servers = SERVERS.filter((x) => !x.workloads || x.workloads.includes(w.id));
+    const runsOf = new Map(servers.map((s) => [s, []]));
+    // Round robin: run r of every server before run r + 1 of any, so a slow spell of this shared
+    // machine lands on all contenders alike instead of on whichever ran during it.
+    for (let r = 0; r < RUNS; r++) {
+      for (const s of servers) {
+        const runs = runsOf.get(s);
         const { p, port } = await startServer(s);
         try {
           runLoadgen(port, w.args, 1); // warm up the JIT
@@ -100,6 +104,9 @@ if (REPORT_ONLY) {
           p.kill();
         }
       }
+    }
+    for (const s of servers) {
+      const runs = runsOf.get(s);
       const ok = runs.filter((x) => !x.error);
       const row = {
         workload: w.id, server: s.name, runs,
@@ -149,18 +156,29 @@ if (REPORT_ONLY) {
     console.log(`idle  ${s.name.padEnd(24)} ${((after - before) / 1000).toFixed(1)} KB RSS per idle connection`);
   }
 
-  meta = { date: new Date().toISOString(), machine: `${os.cpus()[0].model} × ${os.cpus().length}`, node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(), runs: RUNS, seconds: SECONDS };
+  meta = { roundRobin: true, date: new Date().toISOString(), machine: `${os.cpus()[0].model} × ${os.cpus().length}`, node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(), runs: RUNS, seconds: SECONDS };
   writeFileSync(`${root}bench/results/e2e-latest.json`, JSON.stringify({ meta, results, idle }, null, 2));
 }
 
-// Markdown table, ratios to ws + addons per workload.
+// Markdown table, ratios to ws + addons per workload. With round-robin runs each ratio is taken
+// within a round (run r of ours against run r of ws, minutes apart at most) and the median of those
+// is shown with its spread; older results fall back to the ratio of the medians.
 const kFmt = (x) => (x / 1e3).toFixed(x < 1e4 ? 2 : 0);
-let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}; median of ${meta.runs} runs of ${meta.seconds} s (spread: min–max).${meta.note ? " " + meta.note : ""}\n\n| workload | server | msgs/s (spread) | MB/s | p50 / p99 µs | server CPU µs/msg | peak RSS MB | generator CPU | × ws+addons |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
+const paired = (r, anchor, f) => {
+  if (!anchor || r.error || anchor.error) return undefined;
+  if (!meta.roundRobin) return { mid: f(r) / f(anchor) };
+  const xs = r.runs.map((x, i) => (x.error || anchor.runs[i]?.error ? NaN : f(x) / f(anchor.runs[i]))).filter((x) => x === x);
+  return xs.length ? { mid: median(xs), lo: Math.min(...xs), hi: Math.max(...xs) } : undefined;
+};
+const ratioFmt = (q) => (!q ? "–" : q.lo === undefined ? q.mid.toFixed(2) : `${q.mid.toFixed(2)} (${q.lo.toFixed(2)}–${q.hi.toFixed(2)})`);
+let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}; median of ${meta.runs} runs of ${meta.seconds} s (spread: min–max)${meta.roundRobin ? "; runs taken round robin, ratios to ws+addons per round (median, min–max)" : ""}.${meta.note ? " " + meta.note : ""}\n\n| workload | server | msgs/s (spread) | MB/s | p50 / p99 µs | server CPU µs/msg | peak RSS MB | generator CPU | msgs/s × ws+addons | CPU/msg × ws+addons |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
 for (const w of WORKLOADS) {
   const anchor = results.find((r) => r.workload === w.id && r.server.startsWith("ws + addons"));
   for (const r of results.filter((x) => x.workload === w.id)) {
     const note = r.error ? ` (${r.error})` : w.id === "4KiBz" ? ` (echoes compressed: ${(r.compressedShare * 100).toFixed(0)} %)` : "";
-    md += `| ${w.name} | ${r.server}${note} | ${(r.msgsPerSec / 1e3).toFixed(r.msgsPerSec < 1e4 ? 2 : 1)} k (${kFmt(r.spread[0])}–${kFmt(r.spread[1])}) | ${r.mbPerSec.toFixed(0)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.cpuUsPerMsg.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${(r.loadgenCpuShare * 100).toFixed(0)} % | ${anchor?.msgsPerSec ? (r.msgsPerSec / anchor.msgsPerSec).toFixed(2) : "–"} |\n`;
+    const speed = paired(r, anchor, (x) => x.msgsPerSec);
+    const cpu = paired(r, anchor, (x) => x.cpuUsPerMsg);
+    md += `| ${w.name} | ${r.server}${note} | ${(r.msgsPerSec / 1e3).toFixed(r.msgsPerSec < 1e4 ? 2 : 1)} k (${kFmt(r.spread[0])}–${kFmt(r.spread[1])}) | ${r.mbPerSec.toFixed(0)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.cpuUsPerMsg.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${(r.loadgenCpuShare * 100).toFixed(0)} % | ${ratioFmt(speed)} | ${ratioFmt(cpu)} |\n`;
   }
 }
 md += `\nIdle: RSS growth of the server per connection with 1 000 idle connections open, read 12 s after the handshakes and after a full GC (Node with --expose-gc, Bun.gc; Deno offers no such call, so its figure includes uncollected garbage).\n`;

@@ -33,6 +33,8 @@ export class ConnectionDriver {
   private timerAt = 0;
   private ended = false;
   private closed = false;
+  /** Whether the transport reads into conn.receiveWindow() (reported for tests and diagnostics). */
+  directReads = false;
   /** True while the transport reports congestion. */
   congested = false;
 
@@ -47,6 +49,12 @@ export class ConnectionDriver {
   /** The transport delivered bytes. */
   receive(bytes: Uint8Array): void {
     this.conn.receive(bytes);
+    this.pump();
+  }
+
+  /** The transport read `n` bytes straight into conn.receiveWindow(). */
+  receiveFromWindow(n: number): void {
+    this.conn.receiveFromWindow(n);
     this.pump();
   }
 

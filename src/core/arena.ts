@@ -14,7 +14,10 @@ export const TAIL_ROOM = 256;
 export interface Arena {
   statePtr: number;
   tablePtr: number;
+  /** Input region: TAIL_ROOM bytes for a scanner's leftover, then SLICE bytes at windowPtr. */
   inputPtr: number;
+  /** Where a slice of input goes; a scanner's leftover bytes are put right before it. */
+  windowPtr: number;
   size: number;
 }
 
@@ -26,9 +29,27 @@ export function arenaOf(b: CoreBackend): Arena {
     const statePtr = b.heapBase;
     const tablePtr = statePtr + STATE_SIZE;
     const inputPtr = tablePtr + TABLE_CAPACITY * ENTRY_SIZE;
-    a = { statePtr, tablePtr, inputPtr, size: inputPtr + TAIL_ROOM + SLICE };
+    a = { statePtr, tablePtr, inputPtr, windowPtr: inputPtr + TAIL_ROOM, size: inputPtr + TAIL_ROOM + SLICE };
     b.ensureMemory(a.size);
     arenas.set(b, a);
   }
   return a;
+}
+
+const windows = new WeakMap<CoreBackend, Uint8Array>();
+
+/**
+ * The input window as a view: SLICE bytes of core memory that a transport may read into directly
+ * (FrameScanner.pushWindow scans them where they are). Core memory never grows past the arena once
+ * made (every user asks for `size`), so the bytes behind this view stay where they are.
+ */
+export function inputWindowOf(b: CoreBackend): Uint8Array {
+  let w = windows.get(b);
+  if (!w || w.buffer !== b.bytes.buffer) {
+    const { windowPtr, size } = arenaOf(b);
+    b.ensureMemory(size);
+    w = new Uint8Array(b.bytes.buffer, windowPtr, SLICE);
+    windows.set(b, w);
+  }
+  return w;
 }

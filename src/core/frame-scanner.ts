@@ -2,7 +2,7 @@
 // to a sink. One core call per slice of input (not per frame); the sink walks the table.
 import { core } from "./select.js";
 import type { CoreBackend } from "./backend.js";
-import { arenaOf, SLICE, TABLE_CAPACITY, TAIL_ROOM } from "./arena.js";
+import { arenaOf, inputWindowOf, SLICE, TABLE_CAPACITY, TAIL_ROOM } from "./arena.js";
 import * as L from "./layout.js";
 import { ScanError } from "./layout.js";
 
@@ -65,46 +65,70 @@ export class FrameScanner {
    */
   push(chunk: Uint8Array, sink: FrameSink): ScanError {
     const b = this.backend;
-    const { statePtr, tablePtr, inputPtr, size } = arenaOf(b);
-    const s = this.state;
-    const base = statePtr >> 2;
+    const { windowPtr, size } = arenaOf(b);
     for (let off = 0; off < chunk.length; ) {
       const n = Math.min(SLICE, chunk.length - off);
       b.ensureMemory(size);
-      let mem = b.bytes;
-      let words = b.words;
-      const tailLen = this.tailLen;
-      if (tailLen > 0) mem.set(this.tail!.subarray(0, tailLen), inputPtr);
-      mem.set(n === chunk.length ? chunk : chunk.subarray(off, off + n), inputPtr + tailLen);
-      words.set(s, base);
-      let inPtr = inputPtr;
-      let inLen = tailLen + n;
-      for (;;) {
-        b.scan(inPtr, inLen, tablePtr, TABLE_CAPACITY, statePtr);
-        mem = b.bytes;
-        words = b.words;
-        const count = words[base + L.S_COUNT]!;
-        let e = tablePtr >> 2;
-        for (let i = 0; i < count; i++, e += L.ENTRY_FIELDS) {
-          sink.onPiece(words[e + L.E_INFO]!, mem, words[e + L.E_PTR]!, words[e + L.E_LEN]!, words[e + L.E_FRAME_LEN]! >>> 0);
-        }
-        const consumed = words[base + L.S_CONSUMED]!;
-        inPtr += consumed;
-        inLen -= consumed;
-        const err = words[base + L.S_ERROR]!;
-        if (err !== ScanError.None) {
-          this.saveState(words, base);
-          this.tailLen = 0;
-          return err;
-        }
-        if (count < TABLE_CAPACITY) break;
-      }
-      this.saveState(words, base);
-      // What is left is at most an incomplete header or control frame (< TAIL_ROOM bytes).
-      if (inLen > 0) (this.tail ??= new Uint8Array(TAIL_ROOM)).set(mem.subarray(inPtr, inPtr + inLen));
-      this.tailLen = inLen;
+      b.bytes.set(n === chunk.length ? chunk : chunk.subarray(off, off + n), windowPtr);
+      const err = this.scanWindow(n, sink);
+      if (err !== ScanError.None) return err;
       off += n;
     }
+    return ScanError.None;
+  }
+
+  /**
+   * The core memory a transport may read into (SLICE bytes); then call pushWindow(n). Shared by
+   * every scanner on this core: bytes put there must be pushed before anything else uses the core.
+   */
+  inputWindow(): Uint8Array {
+    return inputWindowOf(this.backend);
+  }
+
+  /** Scans the first `n` bytes of inputWindow() where they are: push() without the copy in. */
+  pushWindow(n: number, sink: FrameSink): ScanError {
+    if (n > SLICE) throw new RangeError("pushWindow: more bytes than the window holds");
+    this.backend.ensureMemory(arenaOf(this.backend).size);
+    return this.scanWindow(n, sink);
+  }
+
+  /** Scans the leftover of the last call (put back right before the window) and `n` window bytes. */
+  private scanWindow(n: number, sink: FrameSink): ScanError {
+    const b = this.backend;
+    const { statePtr, tablePtr, windowPtr } = arenaOf(b);
+    const s = this.state;
+    const base = statePtr >> 2;
+    let mem = b.bytes;
+    let words = b.words;
+    const tailLen = this.tailLen;
+    if (tailLen > 0) mem.set(this.tail!.subarray(0, tailLen), windowPtr - tailLen);
+    words.set(s, base);
+    let inPtr = windowPtr - tailLen;
+    let inLen = tailLen + n;
+    for (;;) {
+      b.scan(inPtr, inLen, tablePtr, TABLE_CAPACITY, statePtr);
+      mem = b.bytes;
+      words = b.words;
+      const count = words[base + L.S_COUNT]!;
+      let e = tablePtr >> 2;
+      for (let i = 0; i < count; i++, e += L.ENTRY_FIELDS) {
+        sink.onPiece(words[e + L.E_INFO]!, mem, words[e + L.E_PTR]!, words[e + L.E_LEN]!, words[e + L.E_FRAME_LEN]! >>> 0);
+      }
+      const consumed = words[base + L.S_CONSUMED]!;
+      inPtr += consumed;
+      inLen -= consumed;
+      const err = words[base + L.S_ERROR]!;
+      if (err !== ScanError.None) {
+        this.saveState(words, base);
+        this.tailLen = 0;
+        return err;
+      }
+      if (count < TABLE_CAPACITY) break;
+    }
+    this.saveState(words, base);
+    // What is left is at most an incomplete header or control frame (< TAIL_ROOM bytes).
+    if (inLen > 0) (this.tail ??= new Uint8Array(TAIL_ROOM)).set(mem.subarray(inPtr, inPtr + inLen));
+    this.tailLen = inLen;
     return ScanError.None;
   }
 

@@ -297,10 +297,29 @@ export class Connection implements FrameSink {
     this.receiveFrames(bytes);
   }
 
-  private receiveFrames(bytes: Uint8Array): void {
+  /**
+   * Once open: core memory the transport may read into, then call receiveFromWindow(n) at once;
+   * the frames are scanned where they landed (no copy in). Shared by every connection on the core.
+   * Undefined before the handshake completes: feed those bytes to receive().
+   */
+  receiveWindow(): Uint8Array | undefined {
+    return this.scanner?.inputWindow();
+  }
+
+  /** Feeds the first `n` bytes the transport read into receiveWindow(). */
+  receiveFromWindow(n: number): void {
+    if (!this.scanner) throw new InvalidStateError("receiveFromWindow: no window was handed out");
+    if (this.closed || this.shouldClose) return;
+    this.lastReceived = this.clock.now();
+    this.pingSentAt = 0;
+    this.receiveFrames(n);
+  }
+
+  /** Scans bytes, or `n` bytes already in the scanner's input window. */
+  private receiveFrames(bytes: Uint8Array | number): void {
     if (this.stopReading || !this.scanner) return;
     const first = this.events.length;
-    const err = this.scanner.push(bytes, this);
+    const err = typeof bytes === "number" ? this.scanner.pushWindow(bytes, this) : this.scanner.push(bytes, this);
     if (err !== ScanError.None && !this.stopReading) {
       this.stopReading = true;
       this.failure ??= scanErrorToException(err);

@@ -2,6 +2,7 @@
 import type { Duplex } from "node:stream";
 import type { Connection } from "../../protocol/connection.js";
 import { ConnectionDriver, type DriverHooks, type Transport } from "../driver.js";
+import { readIntoWindow } from "./direct-reads.js";
 
 /** Default bound on bytes queued in a socket that the peer does not read (see README, Security). */
 export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
@@ -34,7 +35,19 @@ export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks
     destroy: () => socket.destroy(),
   };
   const driver = new ConnectionDriver(conn, transport, hooks);
-  socket.on("data", (chunk: Buffer) => driver.receive(chunk));
+  // Once the handshake is done, frames are read straight into core memory where Node allows it.
+  let triedDirect = false;
+  const tryDirect = () => {
+    const window = conn.receiveWindow();
+    if (!window) return;
+    triedDirect = true;
+    driver.directReads = readIntoWindow(socket, window, (n) => driver.receiveFromWindow(n));
+  };
+  tryDirect();
+  socket.on("data", (chunk: Buffer) => {
+    driver.receive(chunk);
+    if (!triedDirect) tryDirect();
+  });
   socket.on("drain", () => {
     socket.resume();
     driver.drained();
