@@ -2,6 +2,8 @@
 // take the bytes it wants written and the events it produced. It never touches a socket, a timer or
 // a clock: adapters call `receive`, `takeOutgoing`, `takeEvents`, and `tick` at `nextDeadline()`.
 import { FrameScanner, type FrameSink } from "../core/frame-scanner.js";
+import { inputWindowOf } from "../core/arena.js";
+import { core } from "../core/select.js";
 import { F_END, F_FIN, F_RSV1, F_START, ScanError } from "../core/layout.js";
 import { isValidUtf8, validateJs } from "../core/api.js";
 import { decodeUtf8, encoder } from "../core/text.js";
@@ -98,6 +100,8 @@ export class Connection implements FrameSink {
   private readonly clock: Clock;
   private readonly createBinary: (s: Uint8Array, a: number, b: number, owned: boolean) => Uint8Array;
   private scanner: FrameScanner | undefined;
+  /** The core memory handed to the transport by receiveWindow(). */
+  private window: Uint8Array | undefined;
   private readonly outbox: Outbox;
   private events: ConnectionEvent[] = [];
   private codec: MessageCodec | undefined;
@@ -298,17 +302,20 @@ export class Connection implements FrameSink {
   }
 
   /**
-   * Once open: core memory the transport may read into, then call receiveFromWindow(n) at once;
-   * the frames are scanned where they landed (no copy in). Shared by every connection on the core.
-   * Undefined before the handshake completes: feed those bytes to receive().
+   * Core memory a transport may read into (shared by every connection on the core): put bytes
+   * there, then call receiveFromWindow(n) before anything else runs. Once the connection is open,
+   * frames are scanned where they landed (no copy in); handshake bytes are copied out.
    */
-  receiveWindow(): Uint8Array | undefined {
-    return this.scanner?.inputWindow();
+  receiveWindow(): Uint8Array {
+    return (this.window ??= inputWindowOf(core()));
   }
 
   /** Feeds the first `n` bytes the transport read into receiveWindow(). */
   receiveFromWindow(n: number): void {
-    if (!this.scanner) throw new InvalidStateError("receiveFromWindow: no window was handed out");
+    const w = this.window;
+    if (!w) throw new InvalidStateError("receiveFromWindow: no window was handed out");
+    const scanner = this.scanner;
+    if (!scanner || this.state === "connecting" || scanner.inputWindow() !== w) return this.receive(w.slice(0, n));
     if (this.closed || this.shouldClose) return;
     this.lastReceived = this.clock.now();
     this.pingSentAt = 0;

@@ -35,19 +35,10 @@ export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks
     destroy: () => socket.destroy(),
   };
   const driver = new ConnectionDriver(conn, transport, hooks);
-  // Once the handshake is done, frames are read straight into core memory where Node allows it.
-  let triedDirect = false;
-  const tryDirect = () => {
-    const window = conn.receiveWindow();
-    if (!window) return;
-    triedDirect = true;
-    driver.directReads = readIntoWindow(socket, window, (n) => driver.receiveFromWindow(n));
-  };
-  tryDirect();
-  socket.on("data", (chunk: Buffer) => {
-    driver.receive(chunk);
-    if (!triedDirect) tryDirect();
-  });
+  // Received bytes go straight into core memory where Node allows it (handshake bytes included: no
+  // 64 KiB read buffer is allocated for them either); otherwise they come as 'data' chunks.
+  driver.directReads = readIntoWindow(socket, conn.receiveWindow(), (n) => driver.receiveFromWindow(n));
+  socket.on("data", (chunk: Buffer) => driver.receive(chunk));
   socket.on("drain", () => {
     socket.resume();
     driver.drained();
