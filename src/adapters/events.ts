@@ -15,33 +15,37 @@ export interface SocketEvents<Bytes> {
 
 export const READY_STATES = { connecting: 0, open: 1, closing: 2, closed: 3 } as const;
 
-/** Emits `ev` through `emit`; a server's upgrade request goes to `onRequest`. */
-export function dispatchEvent(
-  ev: ConnectionEvent,
-  emit: (name: string, a?: unknown, b?: unknown) => void,
-  hasErrorListener: () => boolean,
-  onRequest: ((request: UpgradeRequest) => void) | undefined,
-): void {
+/** What dispatchEvent delivers to: a socket object (no closures made per event). */
+export interface EventSink {
+  /** Called with exactly the arguments of the event (none for 'open', two for 'message'...). */
+  emit(name: string, ...args: unknown[]): unknown;
+  hasErrorListener(): boolean;
+  /** Server role: decides on the upgrade request. */
+  onRequest: ((request: UpgradeRequest) => void) | undefined;
+}
+
+/** Emits `ev` on `sink`; a server's upgrade request goes to `sink.onRequest`. */
+export function dispatchEvent(ev: ConnectionEvent, sink: EventSink): void {
   switch (ev.type) {
     case "request":
-      onRequest?.(ev.request);
+      sink.onRequest?.(ev.request);
       break;
     case "message":
-      emit("message", ev.data, ev.binary);
+      sink.emit("message", ev.data, ev.binary);
       break;
     case "ping":
     case "pong":
-      emit(ev.type, ev.data);
+      sink.emit(ev.type, ev.data);
       break;
     case "open":
-      emit("open");
+      sink.emit("open");
       break;
     case "close":
-      emit("close", ev.code, ev.reason);
+      sink.emit("close", ev.code, ev.reason);
       break;
     case "error":
       // Like ws: an error nobody listens to is not thrown; 'close' always follows.
-      if (hasErrorListener()) emit("error", ev.error);
+      if (sink.hasErrorListener()) sink.emit("error", ev.error);
       break;
   }
 }

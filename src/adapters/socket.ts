@@ -1,6 +1,7 @@
 // A ws-like WebSocket for any runtime (Deno, Bun, browsers, workers, custom transports), over the
 // generic driver. Same events and methods as the Node WebSocket, with a tiny built-in emitter.
 import type { Connection } from "../protocol/connection.js";
+import type { ConnectionEvent } from "../protocol/events.js";
 import type { UpgradeRequest } from "../protocol/handshake/server.js";
 import { ConnectionDriver, type Transport } from "./driver.js";
 import { dispatchEvent, READY_STATES, type SocketEvents } from "./events.js";
@@ -21,10 +22,22 @@ export class WebSocketConnection {
     private readonly conn: Connection,
     transport: Transport,
   ) {
-    this.driver = new ConnectionDriver(conn, transport, {
-      onEvent: (ev) => dispatchEvent(ev, (name, a, b) => this.emit(name, a, b), () => (this.listeners.get("error")?.length ?? 0) > 0, this.onRequest),
-      onDrain: () => this.emit("drain"),
-    });
+    this.driver = new ConnectionDriver(conn, transport, this);
+  }
+
+  /** @internal DriverHooks: the socket is its own hooks and event sink (no closures per socket). */
+  onEvent(ev: ConnectionEvent): void {
+    dispatchEvent(ev, this);
+  }
+
+  /** @internal */
+  onDrain(): void {
+    this.emit("drain");
+  }
+
+  /** @internal */
+  hasErrorListener(): boolean {
+    return (this.listeners.get("error")?.length ?? 0) > 0;
   }
 
   on<K extends keyof Events>(event: K, f: Listener<K>): this {
@@ -48,8 +61,8 @@ export class WebSocketConnection {
     return this.on(event, wrapped);
   }
 
-  /** Every event has at most two arguments; listeners added or removed meanwhile apply next time. */
-  private emit(name: string, a?: unknown, b?: unknown): void {
+  /** @internal Every event has at most two arguments; listeners added or removed meanwhile apply next time. */
+  emit(name: string, a?: unknown, b?: unknown): void {
     const list = this.listeners.get(name);
     if (list) for (let i = 0; i < list.length; i++) list[i]!(a, b);
   }

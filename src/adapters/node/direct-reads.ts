@@ -47,11 +47,12 @@ interface StreamHandle {
 }
 
 /**
- * Makes `socket` read into `window` and report each read as `onRead(byteCount)`, which must consume
- * the bytes before it returns (the next read, of any socket, overwrites them). Plain TCP sockets
- * only (not TLS), and only with nothing buffered yet; returns false, changing nothing, otherwise.
+ * Makes `socket` read into `window` and report each read as `onRead(byteCount)`, called with the
+ * socket as `this`; it must consume the bytes before it returns (the next read, of any socket,
+ * overwrites them). Plain TCP sockets only (not TLS), and only with nothing buffered yet; returns
+ * false, changing nothing, otherwise.
  */
-export function readIntoWindow(socket: Duplex, window: Uint8Array, onRead: (n: number) => void): boolean {
+export function readIntoWindow<S extends Duplex>(socket: S, window: Uint8Array, onRead: (this: S, n: number) => void): boolean {
   if (!directReads.enabled || !(socket instanceof net.Socket) || socket instanceof TLSSocket) return false;
   const sym = readSymbols();
   const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
@@ -60,8 +61,6 @@ export function readIntoWindow(socket: Duplex, window: Uint8Array, onRead: (n: n
   if (socket.destroyed || socket.readableLength > 0 || own[sym.buffer] || own[sym.generator] !== null) return false;
   handle.useUserBuffer(window);
   own[sym.buffer] = window;
-  own[sym.callback] = (n: number) => {
-    onRead(n);
-  };
+  own[sym.callback] = onRead;
   return true;
 }

@@ -7,7 +7,7 @@ import type { ConnectionEvent } from "../../protocol/events.js";
 import type { UpgradeRequest } from "../../protocol/handshake/server.js";
 import { driveSocket } from "./socket-driver.js";
 import type { ConnectionDriver } from "../driver.js";
-import { dispatchEvent, READY_STATES, type SocketEvents } from "../events.js";
+import { dispatchEvent, READY_STATES, type EventSink, type SocketEvents } from "../events.js";
 import { messages } from "../whatwg.js";
 
 export const CONNECTING = 0;
@@ -36,10 +36,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     super();
     this.conn = conn;
     this.rawSocket = socket;
-    this.driver = driveSocket(socket, conn, {
-      onEvent: (ev) => this.onEvent(ev),
-      onDrain: () => this.emit("drain"),
-    }, maxPendingBytes);
+    this.driver = driveSocket(socket, conn, this, maxPendingBytes);
   }
 
   get readyState(): number {
@@ -63,8 +60,19 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** @internal Server role: decides on the upgrade request. */
   onRequest: ((request: UpgradeRequest) => void) | undefined;
 
-  private onEvent(ev: ConnectionEvent): void {
-    dispatchEvent(ev, (name, ...args) => this.emit(name as "open", ...(args as [])), () => this.listenerCount("error") > 0, this.onRequest);
+  /** @internal DriverHooks: the socket is its own hooks and event sink (no closures per socket). */
+  onEvent(ev: ConnectionEvent): void {
+    dispatchEvent(ev, this as EventSink);
+  }
+
+  /** @internal */
+  onDrain(): void {
+    this.emit("drain");
+  }
+
+  /** @internal */
+  hasErrorListener(): boolean {
+    return this.listenerCount("error") > 0;
   }
 
   /** Sends a message; strings as text, bytes as binary (override with `binary`). */
