@@ -294,11 +294,17 @@ export class Connection implements FrameSink {
 
   /** Feeds bytes received from the transport. */
   receive(bytes: Uint8Array): void {
-    if (this.closed || this.shouldClose) return;
-    this.lastReceived = this.clock.now();
-    this.pingSentAt = 0;
+    if (!this.noteReceived()) return;
     if (this.state === "connecting") return this.receiveHandshake(bytes);
     this.receiveFrames(bytes);
+  }
+
+  /** Notes that the peer sent something (its liveness); false once received bytes are ignored. */
+  private noteReceived(): boolean {
+    if (this.closed || this.shouldClose) return false;
+    this.lastReceived = this.clock.now();
+    this.pingSentAt = 0;
+    return true;
   }
 
   /**
@@ -314,11 +320,13 @@ export class Connection implements FrameSink {
   receiveFromWindow(n: number): void {
     const w = this.window;
     if (!w) throw new InvalidStateError("receiveFromWindow: no window was handed out");
+    if (!this.noteReceived()) return;
     const scanner = this.scanner;
-    if (!scanner || this.state === "connecting" || scanner.inputWindow() !== w) return this.receive(w.slice(0, n));
-    if (this.closed || this.shouldClose) return;
-    this.lastReceived = this.clock.now();
-    this.pingSentAt = 0;
+    // Before the handshake completes (or on a core that changed since), the bytes are copied out.
+    if (!scanner || this.state === "connecting" || scanner.inputWindow() !== w) {
+      if (this.state === "connecting") return this.receiveHandshake(w.slice(0, n));
+      return this.receiveFrames(w.slice(0, n));
+    }
     this.receiveFrames(n);
   }
 
