@@ -8,8 +8,8 @@ import type { WebSocketConnection } from "./socket.js";
 export interface RuntimeServerOptions extends ConnectionOptions {
   port?: number;
   hostname?: string;
-  /** Decide whether to accept: return false (or an HTTP status) to reject. */
-  verifyClient?: (request: UpgradeRequest) => boolean | number;
+  /** Decide whether to accept: only `true` (or a promise of it) accepts; a number rejects with that status. */
+  verifyClient?: (request: UpgradeRequest) => boolean | number | Promise<boolean | number>;
   /** Pick a subprotocol from the offered ones. */
   handleProtocols?: (protocols: string[], request: UpgradeRequest) => string | false | undefined;
   /** Negotiate permessage-deflate when clients offer it (default false). */
@@ -21,14 +21,34 @@ export type OnConnection = (ws: WebSocketConnection, request: UpgradeRequest) =>
 /** Wires the server-side handshake of a freshly accepted transport. */
 export function acceptOn(ws: WebSocketConnection, conn: Connection, options: RuntimeServerOptions, engine: DeflateEngine, onConnection: OnConnection): void {
   ws.onRequest = (request) => {
-    if (options.verifyClient) {
+    // The handshake may time out, or the client go, while an asynchronous verifier decides.
+    const decided = (v: unknown) => {
+      if (conn.state !== "connecting" || conn.request !== request) return;
+      if (v === true) accept(request);
+      else conn.reject(typeof v === "number" && v >= 400 && v <= 599 ? v : 401);
+      ws.driver.requestFlush();
+    };
+    const accept = (request: UpgradeRequest) => {
+      let protocol: string | undefined;
+      try {
+        protocol = options.handleProtocols && request.protocols.length ? options.handleProtocols(request.protocols, request) || undefined : undefined;
+        if (protocol !== undefined && !request.protocols.includes(protocol)) throw new TypeError("handleProtocols returned a protocol that was not offered");
+      } catch {
+        return conn.reject(500);
+      }
+      const pmd = options.perMessageDeflate;
+      const deflate = pmd && request.extensions.length ? deflateForServer(request.extensions, pmd === true ? {} : pmd, engine) : undefined;
+      conn.accept({ protocol, extensions: deflate?.extensions, codec: deflate?.codec });
+      onConnection(ws, request);
+    };
+    if (!options.verifyClient) return decided(true);
+    // Fail closed: only an explicit yes accepts; a verifier that throws rejects with 500.
+    try {
       const v = options.verifyClient(request);
-      if (v === false || typeof v === "number") return conn.reject(typeof v === "number" ? v : 401);
+      if (v && typeof (v as PromiseLike<unknown>).then === "function") (v as PromiseLike<unknown>).then(decided, () => decided(500));
+      else decided(v);
+    } catch {
+      decided(500);
     }
-    const protocol = options.handleProtocols && request.protocols.length ? options.handleProtocols(request.protocols, request) || undefined : undefined;
-    const pmd = options.perMessageDeflate;
-    const deflate = pmd && request.extensions.length ? deflateForServer(request.extensions, pmd === true ? {} : pmd, engine) : undefined;
-    conn.accept({ protocol, extensions: deflate?.extensions, codec: deflate?.codec });
-    onConnection(ws, request);
   };
 }

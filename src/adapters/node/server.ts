@@ -1,5 +1,7 @@
 // A ws-like server: listens itself, attaches to an http(s).Server's 'upgrade' event, or serves
-// upgrades you hand it (noServer + handleUpgrade).
+// upgrades you hand it (noServer + handleUpgrade). Every socket handed to us gets an error listener
+// before anything else, nothing thrown by a hook escapes a Node event, and only an explicit yes
+// from verifyClient accepts.
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import * as tls from "node:tls";
@@ -15,6 +17,31 @@ import { binaryAsBuffer } from "./buffers.js";
 import { nodeDeflateEngine } from "./zlib-engine.js";
 import { deflateForServer, type DeflateOptions } from "../../protocol/extensions/permessage-deflate.js";
 
+/** What verifyClient is given, as in ws: the Origin header, whether TLS is on, and the request. */
+export interface VerifyClientInfo {
+  origin: string | undefined;
+  secure: boolean;
+  /** The http.IncomingMessage (server / handleUpgrade), or a request with the same fields we read (own listener). */
+  req: http.IncomingMessage | RequestInfo;
+}
+
+/** The fields of an http.IncomingMessage that the own listener can give (it parses requests itself). */
+export interface RequestInfo {
+  method: string;
+  url: string;
+  httpVersion: string;
+  /** Lower-cased names; repeated headers joined with ", " (set-cookie stays a list), as Node does. */
+  headers: Record<string, string | string[]>;
+  socket: Duplex;
+}
+
+/** ws's asynchronous answer: accept with `true`; anything else rejects with `code` (default 401). */
+export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void;
+
+export type VerifyClient =
+  | ((info: VerifyClientInfo) => boolean | Promise<boolean>)
+  | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
+
 export interface ServerOptions extends ConnectionOptions {
   port?: number;
   host?: string;
@@ -22,18 +49,23 @@ export interface ServerOptions extends ConnectionOptions {
   server?: http.Server;
   /** Handle upgrades only through handleUpgrade(). */
   noServer?: boolean;
-  /** Accept upgrades only for this path. */
+  /** Accept upgrades only for this path (others get 400 unless another 'upgrade' listener takes them). */
   path?: string;
-  /** Decide whether to accept: return false (or a status) to reject. */
-  verifyClient?: (request: UpgradeRequest) => boolean | number;
+  /**
+   * ws's hook, both forms: `(info) => boolean` (or a promise of one) and `(info, cb) => void`. Only
+   * `true` accepts; a hook that throws rejects with 500; one that never answers is cut by handshakeTimeout.
+   */
+  verifyClient?: VerifyClient;
   /** Pick a subprotocol from the offered ones; return false/undefined for none. */
   handleProtocols?: (protocols: string[], request: UpgradeRequest) => string | false | undefined;
   /** Extra headers for the 101 response. */
   headers?: Record<string, string>;
   /** Keep the set of open clients (default true). */
   clientTracking?: boolean;
-  /** Bytes queued toward a peer that does not read before it is dropped (default 64 MiB). */
+  /** Bytes queued toward a peer above which it must keep taking bytes (default 64 MiB; README, Reliability). */
   maxPendingBytes?: number;
+  /** How long a peer may take no bytes while over maxPendingBytes, or while we close (default 30 s). */
+  stallTimeout?: number;
   /** Serve wss:// on its own listener: key, cert and the other node:tls server options. */
   tls?: tls.TlsOptions;
   /** Negotiate permessage-deflate when clients offer it (default false, as in ws). */
@@ -45,8 +77,39 @@ export interface ServerEvents {
   listening: [];
   error: [error: Error];
   close: [];
+  /** ws's event for a handshake that failed on our side (a hook threw); emitted only when listened to. */
+  wsClientError: [error: Error, socket: Duplex, request: UpgradeRequest];
 }
 
+type Verdict = { status: number; message?: string; headers?: Record<string, string> } | { protocol: string | undefined };
+
+// Shared no-op listener: an 'error' on a socket with no listener would crash the process.
+function ignoreError(): void {}
+
+const kOurs = Symbol("wasmsocket.upgradeListener");
+const kClaimed = Symbol("wasmsocket.claimed");
+type Tagged = { [kOurs]?: true };
+type ClaimedSocket = Duplex & { [kClaimed]?: true };
+
+/** The path of a request target, without throwing on anything a client may send. */
+function pathOf(target: string | undefined): string {
+  const t = target ?? "/";
+  const q = t.indexOf("?");
+  return q === -1 ? t : t.slice(0, q);
+}
+
+/** Writes an HTTP error and closes once it is flushed (as ws's abortHandshake does). */
+function abortHandshake(socket: Duplex, status: number): void {
+  if (!socket.writable || socket.destroyed) return void socket.destroy();
+  socket.once("finish", () => socket.destroy());
+  socket.end(rejectResponse(status));
+}
+
+function requestInfo(request: UpgradeRequest, socket: Duplex): RequestInfo {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, values] of request.head.headers) headers[name] = name === "set-cookie" ? values : values.join(", ");
+  return { method: request.method, url: request.path, httpVersion: "1.1", headers, socket };
+}
 
 export class WebSocketServer extends EventEmitter<ServerEvents> {
   readonly clients = new Set<WebSocket>();
@@ -58,20 +121,42 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     super();
     this.options = { clientTracking: true, ...options };
     if (options.server) {
-      options.server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-        if (this.options.path && new URL(req.url ?? "/", "http://x").pathname !== this.options.path) return;
-        this.handleUpgrade(req, socket, head, (ws, r) => this.emit("connection", ws, r));
-      });
+      const server = options.server;
+      const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        socket.on("error", ignoreError);
+        try {
+          if (this.options.path && pathOf(req.url) !== this.options.path) return this.unmatched(server, socket);
+          this.handleUpgrade(req, socket, head, (ws, r) => this.emit("connection", ws, r));
+        } catch {
+          // Nothing a request carries may throw out of Node's 'upgrade' event (it would end the process).
+          socket.destroy();
+        }
+      };
+      (onUpgrade as Tagged)[kOurs] = true;
+      server.on("upgrade", onUpgrade);
     } else if (!options.noServer) {
       const srv = options.tls
         ? tls.createServer({ ...options.tls }, (socket) => this.handleSocket(socket))
         : net.createServer({ noDelay: true }, (socket) => this.handleSocket(socket));
       this.netServer = srv;
+      // A client that resets during the TLS handshake is not a server error.
+      srv.on("tlsClientError", (_e: Error, socket: Duplex) => socket.destroy());
       srv.on("error", (e) => this.emit("error", e));
       srv.on("listening", () => this.emit("listening"));
       if (onListening) this.once("listening", onListening);
       srv.listen(options.port ?? 0, options.host);
     }
+  }
+
+  /**
+   * An upgrade for another path: ws answers 400. So do we, unless a listener that is not one of our
+   * servers is on the same HTTP server (it may take the socket) or another of ours took it.
+   */
+  private unmatched(server: http.Server, socket: ClaimedSocket): void {
+    if (server.listeners("upgrade").some((l) => !(l as Tagged)[kOurs])) return;
+    setImmediate(() => {
+      if (!socket[kClaimed]) abortHandshake(socket, 400);
+    });
   }
 
   /** The bound address (own listener only). */
@@ -85,44 +170,44 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
 
   /** Runs the whole handshake on a raw socket with our own HTTP parser. */
   handleSocket(socket: Duplex): void {
+    socket.on("error", ignoreError);
     if (this.closing) return void socket.destroy();
     (socket as net.Socket).setNoDelay?.(true);
-    const conn = Connection.server(this.connectionOptions());
-    const ws = new WebSocket(socket, conn, this.options.maxPendingBytes);
-    ws.onRequest = (request) => {
-      const verdict = this.decide(request);
-      if (typeof verdict === "number") return conn.reject(verdict);
-      conn.accept(this.acceptOptions(request, verdict.protocol));
-      this.track(ws);
-      this.emit("connection", ws, request);
-    };
+    this.serve(socket, undefined, undefined, (ws, r) => this.emit("connection", ws, r));
   }
 
   /** ws-compatible: completes an upgrade that an HTTP server already parsed. */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: WebSocket, request: UpgradeRequest) => void): void {
-    const conn = Connection.server(this.connectionOptions());
+    socket.on("error", ignoreError);
+    (socket as ClaimedSocket)[kClaimed] = true;
     // Replay the parsed request through our own validator, so every route applies the same rules.
     const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
     for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-    conn.receive(Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1"));
-    const request = conn.request;
-    if (!request) {
-      const out = conn.takeOutgoing();
-      for (const c of out) socket.write(c);
-      socket.end();
-      return;
-    }
-    conn.takeEvents();
-    const verdict = this.decide(request);
-    if (typeof verdict === "number") {
-      socket.end(rejectResponse(verdict));
-      return;
-    }
-    conn.accept(this.acceptOptions(request, verdict.protocol));
-    const ws = new WebSocket(socket, conn, this.options.maxPendingBytes);
-    this.track(ws);
-    cb(ws, request);
-    if (head.length) conn.receive(head);
+    this.serve(socket, req, Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1"), cb, head);
+  }
+
+  /**
+   * One handshake on `socket`, under the connection's handshake timeout from the start (a verifier
+   * that never answers is cut by it). `replay` is a request Node already parsed, `head` what followed it.
+   */
+  private serve(socket: Duplex, req: http.IncomingMessage | undefined, replay: Uint8Array | undefined, cb: (ws: WebSocket, request: UpgradeRequest) => void, head?: Uint8Array): void {
+    const conn = Connection.server(this.connectionOptions());
+    const ws = new WebSocket(socket, conn, this.options);
+    ws.onRequest = (request) => {
+      this.decide(request, socket, req, (verdict) => {
+        // The handshake may have timed out, or the client gone, while an asynchronous hook decided.
+        if (conn.state !== "connecting" || conn.request !== request) return;
+        if ("status" in verdict) conn.reject(verdict.status, verdict.headers, verdict.message);
+        else {
+          conn.accept(this.acceptOptions(request, verdict.protocol));
+          this.track(ws);
+          cb(ws, request);
+        }
+        ws.driver.requestFlush();
+      });
+    };
+    if (replay) conn.receive(replay);
+    if (head?.length) conn.receive(head);
     ws.driver.pump();
   }
 
@@ -132,18 +217,57 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     return { protocol, headers: this.options.headers, extensions: deflate?.extensions, codec: deflate?.codec };
   }
 
-  private decide(request: UpgradeRequest): number | { protocol: string | undefined } {
-    if (this.closing) return 503;
+  /** Calls `done` once with the verdict, synchronously when the hooks are; never throws. */
+  private decide(request: UpgradeRequest, socket: Duplex, req: http.IncomingMessage | undefined, done: (v: Verdict) => void): void {
+    if (this.closing) return done({ status: 503 });
     const o = this.options;
-    if (o.path && request.path.split("?")[0] !== o.path) return 400;
-    if (o.verifyClient) {
-      const v = o.verifyClient(request);
-      if (v === false) return 401;
-      if (typeof v === "number") return v;
+    if (o.path && pathOf(request.path) !== o.path) return done({ status: 400 });
+    let answered = false;
+    const once = (v: Verdict) => {
+      if (answered) return;
+      answered = true;
+      done(v);
+    };
+    const failed = (e: unknown) => {
+      if (this.listenerCount("wsClientError") > 0) this.emit("wsClientError", e instanceof Error ? e : new Error(String(e)), socket, request);
+      once({ status: 500 });
+    };
+    const proceed = () => {
+      let protocol: string | undefined;
+      try {
+        if (o.handleProtocols && request.protocols.length) protocol = o.handleProtocols(request.protocols, request) || undefined;
+      } catch (e) {
+        return failed(e);
+      }
+      if (protocol !== undefined && !request.protocols.includes(protocol)) return failed(new TypeError("handleProtocols returned a protocol that was not offered"));
+      once({ protocol });
+    };
+    const verify = o.verifyClient;
+    if (!verify) return proceed();
+    const info: VerifyClientInfo = {
+      origin: request.origin,
+      secure: socket instanceof tls.TLSSocket || (socket as { encrypted?: boolean }).encrypted === true,
+      req: req ?? requestInfo(request, socket),
+    };
+    // Fail closed: only `true` accepts; a status a hook gives is used when it is an HTTP error.
+    const answer: VerifyClientCallback = (result, code, message, headers) => {
+      if (result === true) return proceed();
+      const status = typeof code === "number" && code >= 400 && code <= 599 ? code : 401;
+      once({ status, message, headers });
+    };
+    try {
+      if (verify.length >= 2) {
+        (verify as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(info, answer);
+        return;
+      }
+      const v = (verify as (i: VerifyClientInfo) => unknown)(info);
+      if (v && typeof (v as PromiseLike<unknown>).then === "function") {
+        (v as PromiseLike<unknown>).then((r) => answer(r === true), failed);
+      } else if (typeof v === "number") answer(false, v);
+      else answer(v === true);
+    } catch (e) {
+      failed(e);
     }
-    let protocol: string | undefined;
-    if (o.handleProtocols && request.protocols.length) protocol = o.handleProtocols(request.protocols, request) || undefined;
-    return { protocol };
   }
 
   private track(ws: WebSocket): void {

@@ -75,9 +75,10 @@ const REASONS: Record<number, string> = {
 };
 
 /** An HTTP error response. The body is a fixed phrase: nothing from the request is reflected. */
-export function rejectResponse(status: number, headers: Record<string, string> = {}): Uint8Array {
+export function rejectResponse(status: number, headers: Record<string, string> = {}, message?: string): Uint8Array {
   const reason = REASONS[status] ?? "Error";
-  const body = `${status} ${reason}\n`;
+  // The body is the application's message (ASCII kept, anything else dropped) or the status line.
+  const body = message !== undefined ? message.replace(/[^\x20-\x7e\t\n]/g, "") : `${status} ${reason}\n`;
   const list: [string, string][] = [
     ["Connection", "close"],
     ["Content-Type", "text/plain; charset=utf-8"],
