@@ -71,6 +71,15 @@ export class BunTransport implements Transport {
     this.backlog = undefined;
     return this.write([b]);
   }
+  pending(): number {
+    return this.backlog?.length ?? 0;
+  }
+  /** Bun sockets stop and restart reading with pause()/resume() where the version has them. */
+  pauseReading(paused: boolean): void {
+    const s = this.s as BunSocket & { pause?(): void; resume?(): void };
+    if (paused) s.pause?.();
+    else s.resume?.();
+  }
   end(): void {
     this.s.end();
   }
@@ -117,6 +126,8 @@ export function connect(url: string, options: ConnectionOptions & ClientRequestO
   let transport: BunTransport | undefined;
   const proxy: Transport = {
     write: (chunks) => transport?.write(chunks) ?? true,
+    pending: () => transport?.pending() ?? 0,
+    pauseReading: (p) => transport?.pauseReading(p),
     end: () => transport?.end(),
     destroy: () => transport?.destroy(),
   };

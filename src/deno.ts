@@ -90,24 +90,25 @@ function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection): W
       void pumpWrites();
       return queued < HIGH_WATER;
     },
+    pending: () => queued,
     end() {
       ending = true;
       if (!writing && !queue.length) closeAll();
     },
     destroy: closeAll,
+    pauseReading(p) {
+      paused = p;
+      if (!p) resumeReading?.();
+    },
   };
   const ws = new WebSocketConnection(conn, transport);
-  ws.onPause = (p) => {
-    paused = p;
-    if (!p) resumeReading?.();
-  };
   (async () => {
     let buf = new Uint8Array(READ_MIN);
     let smallReads = 0;
     try {
       const t = await ready;
       for (;;) {
-        if (paused) await new Promise<void>((r) => (resumeReading = r));
+        while (paused) await new Promise<void>((r) => (resumeReading = r));
         const n = await t.read(buf);
         if (n === null) break;
         ws.driver.receive(buf.subarray(0, n));

@@ -2,8 +2,14 @@
 // Every frame of one read is handled in one pass, and everything the application sends while those
 // events are dispatched leaves in one write (DESIGN.md §2: one read in, one write out). Runtime
 // adapters supply a Transport and call receive() / transportClosed() / drained().
+//
+// Fail closed, lose nothing: a listener that throws never stops the protocol work of the read
+// (close replies, writes, cleanup); its exception is rethrown afterwards, outside our state. Bytes
+// that are still draining to a peer that takes them are never cut off by a timer: a transport is
+// dropped for not reading only when it made no progress for `stallTimeout`.
 import type { Connection } from "../protocol/connection.js";
 import type { ConnectionEvent } from "../protocol/events.js";
+import { WebSocketError } from "../protocol/errors.js";
 
 export interface Transport {
   /** Writes the chunks in order; false when the transport is congested (wait for drained()). */
@@ -12,6 +18,10 @@ export interface Transport {
   readonly vectored?: boolean;
   /** True when the chunks of the last write() are no longer referenced (sent, or copied aside). */
   consumed?(): boolean;
+  /** Bytes written but not yet taken by the operating system (0, or absent, when it keeps none). */
+  pending?(): number;
+  /** Stops (true) or restarts (false) reading, where the transport can. */
+  pauseReading?(paused: boolean): void;
   /** Closes after what was written is flushed. */
   end(): void;
   /** Closes at once. */
@@ -23,27 +33,63 @@ export interface DriverHooks {
   onDrain?(): void;
 }
 
-/** How long a transport may linger after we ended it before it is destroyed. */
+export interface DriverLimits {
+  /** Bytes queued in the transport above which a peer must keep taking bytes (default 64 MiB). */
+  maxPendingBytes?: number;
+  /** How long such a peer, or one we are closing on, may take no bytes at all (default 30 s). */
+  stallTimeout?: number;
+}
+
+/** Default bound on bytes queued toward a peer before it must show progress (README, Reliability). */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_STALL_TIMEOUT = 30_000;
+/** How long a transport may linger after we ended it (and flushed it) before it is destroyed. */
 const LINGER_MS = 5_000;
+
+/** The peer took no bytes for `stallTimeout` while too much was queued for it, or while closing. */
+export class StalledPeerError extends WebSocketError {
+  constructor(pending: number, ms: number) {
+    super(`peer is not reading: ${pending} bytes queued, none taken for ${ms} ms`, "WS_ERR_PEER_NOT_READING", 1006);
+  }
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+function unref(t: Timer): Timer {
+  (t as { unref?: () => void }).unref?.();
+  return t;
+}
 
 export class ConnectionDriver {
   private dispatching = false;
   private flushQueued = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: Timer | undefined;
   private timerAt = 0;
   private ended = false;
   private closed = false;
   /** Whether the transport reads into conn.receiveWindow() (reported for tests and diagnostics). */
   directReads = false;
-  /** True while the transport reports congestion. */
-  congested = false;
+  /** Reading is stopped while the transport is congested or the application paused: two flags. */
+  private congested = false;
+  private userPaused = false;
+  /** Messages that arrived while the application had paused, delivered on resume(). */
+  private held: ConnectionEvent[] | undefined;
+  /** Progress watch: bytes handed to the transport, and how many had been taken at the last look. */
+  private written = 0;
+  private drainedAtLastLook = -1;
+  private watch: Timer | undefined;
+  private linger: Timer | undefined;
+  private readonly maxPendingBytes: number;
+  private readonly stallTimeout: number;
 
   constructor(
     readonly conn: Connection,
     private readonly transport: Transport,
     private readonly hooks: DriverHooks,
+    limits: DriverLimits = {},
   ) {
     if (!transport.vectored) conn.coalesceOutgoing();
+    this.maxPendingBytes = limits.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.stallTimeout = limits.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
   }
 
   /** The transport delivered bytes. */
@@ -63,28 +109,96 @@ export class ConnectionDriver {
     if (this.closed) return;
     this.closed = true;
     this.clearTimer();
+    this.stopWatch();
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
     this.conn.transportClosed();
     this.pump();
   }
 
   /** The transport can take more bytes again. */
   drained(): void {
-    this.congested = false;
+    if (this.congested) {
+      this.congested = false;
+      if (!this.userPaused) this.transport.pauseReading?.(false);
+    }
+    if (!this.transport.pending?.()) {
+      // Everything left: a close queued behind a large send starts its timeout only now.
+      this.conn.outgoingFlushed();
+      this.stopWatch();
+      if (!this.closed && !this.ended) this.scheduleTimer();
+    }
     this.hooks.onDrain?.();
+  }
+
+  /** The application stops (or restarts) reading: separate from the transport's own backpressure. */
+  pause(): void {
+    if (this.userPaused) return;
+    this.userPaused = true;
+    this.transport.pauseReading?.(true);
+  }
+
+  resume(): void {
+    if (!this.userPaused) return;
+    this.userPaused = false;
+    if (!this.congested) this.transport.pauseReading?.(false);
+    if (this.held) {
+      const held = this.held;
+      this.held = undefined;
+      this.dispatch(held);
+      this.flush();
+    }
+  }
+
+  get isPaused(): boolean {
+    return this.userPaused;
   }
 
   /** Dispatches pending events, then writes everything produced, then acts on the state. */
   pump(): void {
     if (this.dispatching) return;
+    let failures: unknown[] | undefined;
+    for (let events = this.conn.takeEvents(); events.length > 0; events = this.conn.takeEvents()) {
+      const f = this.dispatch(events);
+      if (f) (failures ??= []).push(...f);
+    }
+    this.flush();
+    // Like Node's emitter: a listener's exception surfaces, but only after the protocol work is done.
+    if (failures) for (const e of failures) queueMicrotask(() => { throw e; });
+  }
+
+  /** Emits each event; a throwing listener does not stop the others. Returns what was thrown. */
+  private dispatch(events: ConnectionEvent[]): unknown[] | undefined {
+    let failures: unknown[] | undefined;
     this.dispatching = true;
     try {
-      for (let events = this.conn.takeEvents(); events.length > 0; events = this.conn.takeEvents()) {
-        for (const ev of events) this.hooks.onEvent(ev);
+      for (const ev of events) {
+        if (this.held || (this.userPaused && (ev.type === "message" || ev.type === "fragment"))) {
+          // Paused: messages wait for resume(), and what follows them waits behind them, except the
+          // end of the connection, which delivers them first (as ws does when the socket closes).
+          if (ev.type !== "close") {
+            (this.held ??= []).push(ev);
+            continue;
+          }
+          const held = this.held ?? [];
+          this.held = undefined;
+          for (const h of held) failures = this.emitOne(h, failures);
+        }
+        failures = this.emitOne(ev, failures);
       }
     } finally {
       this.dispatching = false;
     }
-    this.flush();
+    return failures;
+  }
+
+  private emitOne(ev: ConnectionEvent, failures: unknown[] | undefined): unknown[] | undefined {
+    try {
+      this.hooks.onEvent(ev);
+    } catch (e) {
+      (failures ??= []).push(e);
+    }
+    return failures;
   }
 
   // What the application does through a socket: act on the connection, then flush (coalesced).
@@ -123,11 +237,48 @@ export class ConnectionDriver {
   private flush(): void {
     const chunks = this.conn.takeOutgoing();
     if (chunks.length > 0 && !this.ended && !this.closed) {
-      if (!this.transport.write(chunks)) this.congested = true;
+      for (const c of chunks) this.written += c.length;
+      if (!this.transport.write(chunks) && !this.congested) {
+        // The peer sends faster than it reads our replies: stop reading it until it catches up.
+        this.congested = true;
+        this.transport.pauseReading?.(true);
+      }
       if (this.transport.consumed?.()) this.conn.outgoingConsumed();
     }
+    if (this.closed) return;
     if (this.conn.transportShouldClose) this.end();
     else this.scheduleTimer();
+    this.lookAtPending();
+  }
+
+  /** Starts the progress watch when the peer must show it takes bytes: too much queued, or closing. */
+  private lookAtPending(): void {
+    if (this.watch || this.closed) return;
+    const pending = this.transport.pending?.() ?? 0;
+    if (pending === 0) return;
+    if (pending <= this.maxPendingBytes && !this.ended && this.conn.state !== "closing") return;
+    this.drainedAtLastLook = this.written - pending;
+    this.watch = unref(setTimeout(() => this.onWatch(), this.stallTimeout));
+  }
+
+  private onWatch(): void {
+    this.watch = undefined;
+    if (this.closed) return;
+    const pending = this.transport.pending?.() ?? 0;
+    if (pending === 0) return;
+    const drained = this.written - pending;
+    if (drained === this.drainedAtLastLook) {
+      // Nothing taken for a whole stallTimeout: say why before the transport goes (the 'close' is 1006).
+      this.emitOne({ type: "error", error: new StalledPeerError(pending, this.stallTimeout) }, undefined)?.forEach((e) => queueMicrotask(() => { throw e; }));
+      this.destroy();
+      return;
+    }
+    this.lookAtPending();
+  }
+
+  private stopWatch(): void {
+    if (this.watch) clearTimeout(this.watch);
+    this.watch = undefined;
   }
 
   private end(): void {
@@ -136,14 +287,21 @@ export class ConnectionDriver {
     this.clearTimer();
     this.transport.end();
     if (this.closed) return;
-    // A peer that never closes its side must not hold the transport forever.
-    const t = setTimeout(() => this.transport.destroy(), LINGER_MS);
-    (t as { unref?: () => void }).unref?.();
+    // A peer that never closes its side must not hold the transport forever; one still taking the
+    // bytes we queued is given the time it needs (the progress watch covers one that stops).
+    const expire = (): void => {
+      this.linger = undefined;
+      if (this.closed) return;
+      if (this.transport.pending?.() && this.watch) this.linger = unref(setTimeout(expire, LINGER_MS));
+      else this.transport.destroy();
+    };
+    this.linger = unref(setTimeout(expire, LINGER_MS));
   }
 
   /** Closes the transport at once, without a close handshake. */
   destroy(): void {
     this.clearTimer();
+    this.stopWatch();
     this.transport.destroy();
   }
 
@@ -153,12 +311,17 @@ export class ConnectionDriver {
     if (this.timer && this.timerAt === at) return;
     this.clearTimer();
     this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.conn.tick();
-      this.pump();
-    }, Math.max(0, at - Date.now()));
-    (this.timer as { unref?: () => void }).unref?.();
+    // Deadlines are times on the connection's clock: compare them on that clock.
+    this.timer = unref(setTimeout(() => this.onTimer(), Math.max(0, at - this.conn.now())));
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    // A close frame still queued behind data the peer is taking is not timed out: its timeout
+    // restarts when the transport drains (drained() → conn.outgoingFlushed()).
+    if (this.conn.state === "closing" && this.transport.pending?.()) return;
+    this.conn.tick();
+    this.pump();
   }
 
   private clearTimer(): void {

@@ -92,15 +92,16 @@ export class WebSocketConnection {
   close(code?: number, reason?: string): void {
     this.driver.close(code, reason);
   }
-  /** Stops reading from the transport (backpressure toward the peer), where the transport can. */
+  /** Stops reading from the transport (backpressure toward the peer); no 'message' until resume(). */
   pause(): void {
-    this.onPause?.(true);
+    this.driver.pause();
   }
   resume(): void {
-    this.onPause?.(false);
+    this.driver.resume();
   }
-  /** @internal Set by adapters whose transport can stop reading. */
-  onPause: ((paused: boolean) => void) | undefined;
+  get isPaused(): boolean {
+    return this.driver.isPaused;
+  }
 
   /** Destroys the connection at once (no close handshake). */
   terminate(): void {

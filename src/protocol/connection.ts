@@ -213,10 +213,10 @@ export class Connection implements FrameSink {
   }
 
   /** Server role: refuses the pending request with an HTTP error and closes. */
-  reject(status = 400, headers: Record<string, string> = {}): void {
+  reject(status = 400, headers: Record<string, string> = {}, message?: string): void {
     if (this.state !== "connecting" || this.role !== "server") throw new InvalidStateError("no upgrade request to reject");
     this.pendingRequest = undefined;
-    this.outbox.writeRaw(rejectResponse(status, headers));
+    this.outbox.writeRaw(rejectResponse(status, headers, message));
     this.finish(CloseCode.Abnormal, "", false);
     this.shouldClose = true;
   }
@@ -664,6 +664,20 @@ export class Connection implements FrameSink {
     this.closeCode = code;
     this.closeReason = reason;
     this.events.push({ type: "close", code, reason, wasClean });
+  }
+
+  /** The current time on the connection's clock (deadlines are times on it). */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /**
+   * The adapter's transport has handed every byte taken so far to the peer's side. A close frame
+   * queued behind a large send leaves only now, so its timeout starts again from here (RFC 6455
+   * §7.1.1: the closing side waits for the peer's answer, not for its own backlog).
+   */
+  outgoingFlushed(): void {
+    if (this.closeSent && this.closeDeadline && !this.closed) this.closeDeadline = this.clock.now() + this.opts.closeTimeout;
   }
 
   /** The next time `tick()` must be called, or undefined if no timer is needed. */

@@ -11,8 +11,10 @@ import { deflateForClient, type DeflateOptions } from "../../protocol/extensions
 export interface ClientOptions extends ConnectionOptions, ClientRequestOptions {
   /** TLS options for wss:// (ca, rejectUnauthorized, servername, ...). */
   tls?: tls.ConnectionOptions;
-  /** Bytes queued toward a server that does not read before it is dropped (default 64 MiB). */
+  /** Bytes queued toward a server above which it must keep taking bytes (default 64 MiB; README, Reliability). */
   maxPendingBytes?: number;
+  /** How long the server may take no bytes while over maxPendingBytes, or while we close (default 30 s). */
+  stallTimeout?: number;
   /** Offer permessage-deflate (default true, as in ws and browsers). */
   perMessageDeflate?: boolean | DeflateOptions;
 }
@@ -30,7 +32,7 @@ export function connect(url: string | URL, options: ClientOptions = {}): WebSock
   const socket = secure
     ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...options.tls })
     : net.connect({ host, port, noDelay: true });
-  const ws = new WebSocket(socket, conn, options.maxPendingBytes);
+  const ws = new WebSocket(socket, conn, options);
   socket.once(secure ? "secureConnect" : "connect", () => ws.driver.pump());
   return ws;
 }

@@ -5,11 +5,10 @@
 // closures and their contexts).
 import type { Duplex } from "node:stream";
 import type { Connection } from "../../protocol/connection.js";
-import { ConnectionDriver, type DriverHooks, type Transport } from "../driver.js";
+import { ConnectionDriver, type DriverHooks, type DriverLimits, type Transport } from "../driver.js";
 import { readIntoWindow } from "./direct-reads.js";
 
-/** Default bound on bytes queued in a socket that the peer does not read (see README, Security). */
-export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+export { DEFAULT_MAX_PENDING_BYTES } from "../driver.js";
 
 const kDriver = Symbol("wasmsocket.driver");
 type DrivenSocket = Duplex & { [kDriver]: ConnectionDriver };
@@ -18,10 +17,7 @@ class SocketTransport implements Transport {
   // Frames up to 64 KiB are coalesced into one buffer (one write call, not one per chunk)...
   readonly vectored = false;
 
-  constructor(
-    private readonly socket: Duplex,
-    private readonly maxPendingBytes: number,
-  ) {}
+  constructor(private readonly socket: Duplex) {}
 
   // ...which the connection reuses once Node has handed every byte to the kernel: a write that
   // completes at once leaves nothing queued and keeps no reference to the buffer.
@@ -41,11 +37,18 @@ class SocketTransport implements Transport {
       socket.uncork();
       ok = socket.writableLength < socket.writableHighWaterMark;
     }
-    // A peer that sends faster than it reads our replies is not read until it catches up...
-    if (!ok) socket.pause();
-    // ...and one that stops reading altogether is dropped before our queue for it grows unbounded.
-    if (socket.writableLength > this.maxPendingBytes) socket.destroy(new Error("peer is not reading: pending bytes over maxPendingBytes"));
+    // Congestion pauses reading through the driver; a peer that stops reading is judged there, by
+    // time without progress, never by the size of one write.
     return ok;
+  }
+
+  pending(): number {
+    return this.socket.writableLength;
+  }
+
+  pauseReading(paused: boolean): void {
+    if (paused) this.socket.pause();
+    else this.socket.resume();
   }
 
   end(): void {
@@ -64,7 +67,6 @@ function onData(this: DrivenSocket, chunk: Buffer): void {
   this[kDriver].receive(chunk);
 }
 function onDrain(this: DrivenSocket): void {
-  this.resume();
   this[kDriver].drained();
 }
 function onError(): void {
@@ -78,8 +80,10 @@ function onClose(this: DrivenSocket): void {
   this[kDriver].transportClosed();
 }
 
-export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks, maxPendingBytes = DEFAULT_MAX_PENDING_BYTES): ConnectionDriver {
-  const driver = new ConnectionDriver(conn, new SocketTransport(socket, maxPendingBytes), hooks);
+export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks, limits?: DriverLimits): ConnectionDriver {
+  // Listen for errors first: an error on a socket with no listener would crash the process.
+  socket.on("error", onError);
+  const driver = new ConnectionDriver(conn, new SocketTransport(socket), hooks, limits);
   const driven = socket as DrivenSocket;
   driven[kDriver] = driver;
   // Received bytes go straight into core memory where Node allows it (handshake bytes included: no
@@ -87,7 +91,6 @@ export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks
   driver.directReads = readIntoWindow(driven, conn.receiveWindow(), onWindowRead);
   socket.on("data", onData);
   socket.on("drain", onDrain);
-  socket.on("error", onError);
   socket.on("end", onEnd);
   socket.on("close", onClose);
   return driver;

@@ -6,7 +6,7 @@ import type { Connection } from "../../protocol/connection.js";
 import type { ConnectionEvent } from "../../protocol/events.js";
 import type { UpgradeRequest } from "../../protocol/handshake/server.js";
 import { driveSocket } from "./socket-driver.js";
-import type { ConnectionDriver } from "../driver.js";
+import type { ConnectionDriver, DriverLimits } from "../driver.js";
 import { dispatchEvent, READY_STATES, type EventSink, type SocketEvents } from "../events.js";
 import { messages } from "../whatwg.js";
 
@@ -32,11 +32,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   private readonly rawSocket: Duplex;
 
   /** @internal Created by WebSocketServer and connect(). */
-  constructor(socket: Duplex, conn: Connection, maxPendingBytes?: number) {
+  constructor(socket: Duplex, conn: Connection, limits?: DriverLimits) {
     super();
     this.conn = conn;
     this.rawSocket = socket;
-    this.driver = driveSocket(socket, conn, this, maxPendingBytes);
+    this.driver = driveSocket(socket, conn, this, limits);
   }
 
   get readyState(): number {
@@ -105,12 +105,17 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     return messages<string | Buffer>(this);
   }
 
-  /** Stops reading from the socket (backpressure toward the peer). */
+  /** Stops reading from the socket (backpressure toward the peer); no 'message' until resume(). */
   pause(): void {
-    this.rawSocket.pause();
+    this.driver.pause();
   }
 
+  /** Reads again, once our own backpressure allows it too; held messages are delivered first. */
   resume(): void {
-    this.rawSocket.resume();
+    this.driver.resume();
+  }
+
+  get isPaused(): boolean {
+    return this.driver.isPaused;
   }
 }
