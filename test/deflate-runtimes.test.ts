@@ -1,7 +1,7 @@
 // permessage-deflate failures over real TCP, on every engine × runtime: our echo servers on Node,
-// Deno and Bun (test/fixtures/deflate-server.mjs) get corrupt compressed data (RFC 7692 §8.2.2
-// ... fails with 1007) and a decompression bomb past maxMessageSize (1009), with the engine from the
-// server's own bundle and from another one (whose error classes are other copies).
+// Deno and Bun (test/fixtures/deflate-server.mjs) get corrupt compressed data (inconsistent data:
+// 1007, RFC 6455 §7.4.1) and a decompression bomb past maxMessageSize (1009), with the engine from
+// the server's own bundle and from another one (whose error classes are other copies).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";

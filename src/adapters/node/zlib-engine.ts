@@ -59,7 +59,7 @@ function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): { out: Uin
     handle.writeSync(SYNC_FLUSH, input, inOff, inLen, out, 0, OUT_CHUNK);
     const error = handle[kError];
     if (error !== undefined || z.destroyed || !z._handle) {
-      z.close(); // the stream is unusable after an error (RFC 7692 §8.2.2: the connection fails)
+      z.close(); // unusable after an error; the connection fails with 1007 (RFC 6455 §7.4.1)
       throw new InvalidPayloadError(`invalid compressed data: ${error ?? "stream closed"}`, "WS_ERR_INVALID_COMPRESSED_DATA");
     }
     const availOut = z._writeState[0]!;
