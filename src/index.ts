@@ -11,6 +11,7 @@ export { Opcode } from "./protocol/opcodes.js";
 export { DEFAULT_LIMITS } from "./protocol/limits.js";
 export {
   WebSocketError, ProtocolError, InvalidPayloadError, MessageTooBigError, HandshakeError, TimeoutError, InvalidStateError,
+  isWebSocketError, isHandshakeError,
 } from "./protocol/errors.js";
 export type { UpgradeRequest, AcceptOptions } from "./protocol/handshake/server.js";
 export { acceptKey } from "./protocol/handshake/accept.js";

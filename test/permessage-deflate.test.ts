@@ -298,3 +298,35 @@ describe("interop with ws (perMessageDeflate) over TCP", () => {
     });
   });
 });
+
+describe("engine errors from another bundle", () => {
+  // Another bundle's MessageTooBigError: its own class, with the brand every copy shares (errors.ts).
+  class ForeignTooBig extends Error {
+    readonly code = "WS_ERR_MESSAGE_TOO_BIG";
+    readonly closeCode = 1009;
+    get [Symbol.for("wasmsocket.WebSocketError")]() {
+      return true;
+    }
+  }
+  const engine = (thrown: unknown) => ({
+    name: "foreign",
+    supportsWindowBits: () => true,
+    decompressor: () => ({ decompress: (): Uint8Array => { throw thrown; }, close() {} }),
+  });
+  const params = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+  const payload = deflateRawSync(Buffer.from("x"));
+
+  it("keeps the close code of a branded error (1009), not its class", () => {
+    const c = Connection.open("server", { codec: new DeflateCodec(params, "server", {}, engine(new ForeignTooBig("too big"))) });
+    c.takeEvents();
+    c.receive(frame({ opcode: 2, rsv: 4, payload, key: KEY }));
+    expect(c.takeEvents()).toMatchObject([{ type: "error", error: { closeCode: 1009, code: "WS_ERR_MESSAGE_TOO_BIG" } }]);
+  });
+
+  it("fails any other thrown value as invalid compressed data (1007), even one with a closeCode", () => {
+    const c = Connection.open("server", { codec: new DeflateCodec(params, "server", {}, engine(Object.assign(new Error("odd"), { closeCode: 1000 }))) });
+    c.takeEvents();
+    c.receive(frame({ opcode: 2, rsv: 4, payload, key: KEY }));
+    expect(c.takeEvents()).toMatchObject([{ type: "error", error: { closeCode: 1007, code: "WS_ERR_INVALID_COMPRESSED_DATA" } }]);
+  });
+});

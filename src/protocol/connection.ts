@@ -10,7 +10,7 @@ import { decodeUtf8, encoder } from "../core/text.js";
 import { CloseCode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from "./close-codes.js";
 import {
   HandshakeError, InvalidPayloadError, InvalidStateError, MessageTooBigError, ProtocolError, TimeoutError,
-  WebSocketError, scanErrorToException,
+  WebSocketError, isHandshakeError, isWebSocketError, scanErrorToException,
 } from "./errors.js";
 import type { Clock, ConnectionEvent, ReadyState } from "./events.js";
 import { DEFAULT_LIMITS, MAX_CONTROL_PAYLOAD, MAX_SIZE_LIMIT } from "./limits.js";
@@ -283,8 +283,9 @@ export class Connection implements FrameSink {
   responseHead: ReturnType<typeof validateResponse> | undefined;
 
   private handshakeFailed(e: unknown): void {
-    const err = e instanceof WebSocketError ? e : new HandshakeError(String(e), 400);
-    if (this.role === "server" && err instanceof HandshakeError) this.outbox.writeRaw(rejectResponse(err.status, err.headers));
+    // By brand, not class: a negotiator or codec may come from another bundle (errors.ts).
+    const err = isWebSocketError(e) ? e : new HandshakeError(String(e), 400);
+    if (this.role === "server" && isHandshakeError(err)) this.outbox.writeRaw(rejectResponse(err.status, err.headers));
     this.events.push({ type: "error", error: err });
     this.finish(CloseCode.Abnormal, "", false);
     this.shouldClose = true;
@@ -449,7 +450,8 @@ export class Connection implements FrameSink {
       }
     } catch (e) {
       this.stopReading = true;
-      this.failure = e instanceof WebSocketError ? e : new InvalidPayloadError(`invalid compressed data: ${(e as Error).message}`, "WS_ERR_INVALID_COMPRESSED_DATA");
+      // A codec's errors keep their close code (1009 for a bomb) even from another bundle's classes.
+      this.failure = isWebSocketError(e) ? e : new InvalidPayloadError(`invalid compressed data: ${(e as Error).message}`, "WS_ERR_INVALID_COMPRESSED_DATA");
     }
   }
 

@@ -2,7 +2,15 @@
 import { ScanError } from "../core/layout.js";
 import { CloseCode } from "./close-codes.js";
 
+/**
+ * Brands our errors. Each bundle (wasmsocket, wasmsocket/node, /deno, /bun, the CommonJS builds)
+ * has its own copy of these classes, and an engine from one may throw into a connection from
+ * another: the close code must come from the error itself, never from `instanceof`.
+ */
+const BRAND = Symbol.for("wasmsocket.WebSocketError");
+
 export class WebSocketError extends Error {
+  declare readonly [BRAND]: true;
   constructor(
     message: string,
     /** Stable identifier, e.g. "WS_ERR_INVALID_UTF8". */
@@ -13,6 +21,13 @@ export class WebSocketError extends Error {
     super(message);
     this.name = new.target.name;
   }
+}
+
+Object.defineProperty(WebSocketError.prototype, BRAND, { value: true });
+
+/** Whether `e` is a WebSocketError from any copy of this library (by its brand, not its class). */
+export function isWebSocketError(e: unknown): e is WebSocketError {
+  return typeof e === "object" && e !== null && (e as { [BRAND]?: unknown })[BRAND] === true && typeof (e as WebSocketError).closeCode === "number";
 }
 
 /** The peer broke a framing or protocol rule (1002). */
@@ -47,6 +62,11 @@ export class HandshakeError extends WebSocketError {
   ) {
     super(message, code, CloseCode.ProtocolError);
   }
+}
+
+/** Whether `e` is a HandshakeError from any copy of this library (it carries an HTTP status). */
+export function isHandshakeError(e: unknown): e is HandshakeError {
+  return isWebSocketError(e) && typeof (e as HandshakeError).status === "number";
 }
 
 /** The peer did not answer in time (a close, a pong, the handshake). */

@@ -9,12 +9,31 @@ import type { Compressor, Decompressor, DeflateEngine, DeflateSettings } from ".
 import { pakoEngine } from "../../protocol/extensions/pako-engine.js";
 import { concatBytes } from "../../core/bytes.js";
 
+interface ZlibHandle {
+  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+  /** Called by the native side, synchronously within writeSync, when zlib reports an error. */
+  onerror: (this: ZlibHandle, message: string, errno: number) => void;
+  [kError]?: string;
+}
+
 interface ZlibInternals {
-  _handle: { writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void } | null;
+  _handle: ZlibHandle | null;
   _writeState: Uint32Array;
   destroyed: boolean;
   close(): void;
   on(event: "error", f: (e: Error) => void): void;
+}
+
+const kError = Symbol("wasmsocket.zlibError");
+
+/**
+ * Our handles' onerror: keeps zlib's message for run() to check after each write. Node, Deno and
+ * Bun all call it synchronously within writeSync, but the streams' own handler destroys the stream
+ * at once only on Node and Bun: Deno's waits a tick, and its write state (input left over, output
+ * room to spare) reads like a stream that ended, so corrupt data came out as an empty message.
+ */
+function recordError(this: ZlibHandle, message: string, errno: number): void {
+  this[kError] = `${message} (${errno})`;
 }
 
 const SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
@@ -38,7 +57,11 @@ function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): { out: Uin
     const handle = z._handle;
     if (!handle) throw new InvalidPayloadError("compressed stream closed after an error", "WS_ERR_INVALID_COMPRESSED_DATA");
     handle.writeSync(SYNC_FLUSH, input, inOff, inLen, out, 0, OUT_CHUNK);
-    if (z.destroyed || !z._handle) throw new InvalidPayloadError("invalid compressed data", "WS_ERR_INVALID_COMPRESSED_DATA");
+    const error = handle[kError];
+    if (error !== undefined || z.destroyed || !z._handle) {
+      z.close(); // unusable after an error; the connection fails with 1007 (RFC 6455 §7.4.1)
+      throw new InvalidPayloadError(`invalid compressed data: ${error ?? "stream closed"}`, "WS_ERR_INVALID_COMPRESSED_DATA");
+    }
     const availOut = z._writeState[0]!;
     const availIn = z._writeState[1]!;
     const have = OUT_CHUNK - availOut;
@@ -56,9 +79,12 @@ function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): { out: Uin
   return { out: concatBytes(parts, total), ended };
 }
 
+function ignore(): void {}
+
 function open(z: zlib.DeflateRaw | zlib.InflateRaw): ZlibInternals {
   const s = z as unknown as ZlibInternals;
-  s.on("error", () => {}); // errors are detected synchronously in run(); keep 'error' from throwing later
+  s._handle!.onerror = recordError; // in place of the stream's, which would destroy it (maybe later)
+  s.on("error", ignore); // errors are detected synchronously in run(); keep 'error' from throwing later
   return s;
 }
 
@@ -98,15 +124,24 @@ export const zlibEngine: DeflateEngine = {
   decompressor: (bits) => new ZlibDecompressor(bits),
 };
 
-/** Whether this runtime's node:zlib exposes what the sync engine needs (Node does; others may not). */
+/**
+ * Whether this runtime's node:zlib exposes what the sync engine needs (Node does; others may not)
+ * and reports corrupt data within writeSync: a reserved block type (RFC 1951 §3.2.3) must fail.
+ */
 export function zlibEngineAvailable(): boolean {
+  let z: zlib.InflateRaw | undefined;
   try {
-    const z = zlib.createInflateRaw() as unknown as ZlibInternals;
-    const ok = typeof z._handle?.writeSync === "function" && z._writeState instanceof Uint32Array;
-    z.close();
-    return ok;
+    z = zlib.createInflateRaw();
+    const s = z as unknown as ZlibInternals;
+    const handle = s._handle;
+    if (typeof handle?.writeSync !== "function" || !(s._writeState instanceof Uint32Array)) return false;
+    open(z);
+    handle.writeSync(SYNC_FLUSH, Uint8Array.of(0x07, 0x00, 0x00, 0xff, 0xff), 0, 5, new Uint8Array(64), 0, 64);
+    return handle[kError] !== undefined;
   } catch {
     return false;
+  } finally {
+    z?.close();
   }
 }
 

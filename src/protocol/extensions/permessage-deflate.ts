@@ -1,6 +1,6 @@
 // permessage-deflate (RFC 7692): negotiation for both roles and the per-message codec.
 import type { MessageCodec } from "../connection.js";
-import { HandshakeError, InvalidPayloadError, WebSocketError } from "../errors.js";
+import { HandshakeError, InvalidPayloadError, isWebSocketError } from "../errors.js";
 import { encoder } from "../../core/text.js";
 import type { Compressor, Decompressor, DeflateEngine } from "./deflate-engine.js";
 import { formatExtension, parseExtensions, type ExtensionOffer } from "./header.js";
@@ -220,7 +220,8 @@ export class DeflateCodec implements MessageCodec {
       return out;
     } catch (e) {
       this.closeDecompressor();
-      if (e instanceof WebSocketError) throw e;
+      // The engine's own errors keep their close code (1009 for a bomb), whatever bundle it came from.
+      if (isWebSocketError(e)) throw e;
       throw new InvalidPayloadError(`invalid compressed data: ${(e as Error).message}`, "WS_ERR_INVALID_COMPRESSED_DATA");
     }
   }
