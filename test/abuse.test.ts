@@ -83,6 +83,22 @@ describe("handshake abuse", () => {
     expect(weird.data().toString()).toMatch(/^HTTP\/1\.1 101 /);
     weird.sock.destroy();
   });
+
+  it("answers control characters in a header value (NUL, lone CR or LF, DEL) with 400, as llhttp does, and keeps HTAB", async () => {
+    for (const bad of ["a\x00b", "\x00", "a\x01", "a\rb", "a\nb", "a\x7f"]) {
+      const c = raw();
+      c.sock.write(Buffer.from(REQUEST + `X-Bad: ${bad}\r\n\r\n`, "latin1"));
+      // A 400 closes the socket; a (wrong) 101 keeps it open.
+      await Promise.race([c.closed, new Promise((r) => setTimeout(r, 500))]);
+      c.sock.destroy();
+      expect(c.data().toString("latin1"), JSON.stringify(bad)).toMatch(/^HTTP\/1\.1 400 /);
+    }
+    const tab = raw();
+    tab.sock.write(REQUEST + "X-Tab: a\tb\r\n\r\n");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(tab.data().toString()).toMatch(/^HTTP\/1\.1 101 /);
+    tab.sock.destroy();
+  });
 });
 
 describe("frame abuse", () => {

@@ -38,9 +38,9 @@ function output(p: ChildProcess): Promise<{ code: number | null; out: string }> 
   return new Promise((resolve) => p.on("exit", (code) => resolve({ code, out })));
 }
 
-async function startEcho(runtime: string): Promise<{ url: string; proc: ChildProcess }> {
+async function startEcho(runtime: string, script = "examples/echo-server.mjs"): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
-  const proc = run(runtime, "examples/echo-server.mjs", ["--port", String(port)]);
+  const proc = run(runtime, script, ["--port", String(port)]);
   await new Promise<void>((resolve, reject) => {
     let seen = "";
     proc.stdout!.on("data", (d) => {
@@ -78,6 +78,37 @@ describe.each(["node", "deno", "bun"])("echo server on %s", (runtime) => {
     const { code, out } = await output(run(clientRuntime, "test/fixtures/echo-client.mjs", ["--url", server.url]));
     expect(out.trim()).toBe("ok");
     expect(code).toBe(0);
+  });
+});
+
+describe.each(["node", "deno", "bun"])("a server with fragments: true on %s", (runtime) => {
+  let server: { url: string; proc: ChildProcess };
+  beforeAll(async () => void (server = await startEcho(runtime, "test/fixtures/fragment-server.mjs")));
+  afterAll(() => void server.proc.kill());
+
+  it("emits 'fragment' (data, isBinary, first, last) for each frame, in order", async () => {
+    const ws = new WS(server.url, { perMessageDeflate: false });
+    await new Promise((r, j) => ws.once("open", r).once("error", j));
+    const replies: unknown[] = [];
+    const want = [
+      ["hel", false, true, false],
+      ["lo ", false, false, false],
+      ["wörld", false, false, true],
+      ["ab", true, true, false],
+      ["c", true, false, true],
+      ["whole", false, true, true],
+    ];
+    const done = new Promise<void>((r) => ws.on("message", (d) => replies.push(JSON.parse(String(d))) === want.length && r()));
+    ws.send("hel", { fin: false });
+    ws.send("lo ", { fin: false });
+    ws.send("wörld", { fin: true });
+    ws.send(Buffer.from("ab"), { binary: true, fin: false });
+    ws.send(Buffer.from("c"), { binary: true, fin: true });
+    ws.send("whole");
+    await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+    expect(replies).toEqual(want);
+    ws.close();
+    await new Promise((r) => ws.once("close", r));
   });
 });
 

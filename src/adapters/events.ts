@@ -1,14 +1,21 @@
-// How connection events become ws-style events ('message' (data, isBinary), 'close' (code, reason)...),
-// shared by the Node WebSocket and the runtime-neutral WebSocketConnection.
+// How connection events become ws-style events ('message' (data, isBinary), 'close' (code, reason,
+// wasClean)...), shared by the Node WebSocket and the runtime-neutral WebSocketConnection.
 import type { ConnectionEvent } from "../protocol/events.js";
 import type { UpgradeRequest } from "../protocol/handshake/server.js";
 
 export interface SocketEvents<Bytes> {
   open: [];
   message: [data: string | Bytes, isBinary: boolean];
+  /**
+   * With `fragments: true`: each piece of a data message as it arrives, instead of 'message'. Text
+   * comes as its UTF-8 bytes (a piece may end inside a character); `first` starts a message and
+   * `last` ends it. Compressed (permessage-deflate) messages still arrive whole, as 'message'.
+   */
+  fragment: [data: Bytes, isBinary: boolean, first: boolean, last: boolean];
   ping: [data: Bytes];
   pong: [data: Bytes];
-  close: [code: number, reason: string];
+  /** `wasClean`: both close frames were exchanged before the transport closed. */
+  close: [code: number, reason: string, wasClean: boolean];
   error: [error: Error];
   drain: [];
 }
@@ -17,7 +24,7 @@ export const READY_STATES = { connecting: 0, open: 1, closing: 2, closed: 3 } as
 
 /** What dispatchEvent delivers to: a socket object (no closures made per event). */
 export interface EventSink {
-  /** Called with exactly the arguments of the event (none for 'open', two for 'message'...). */
+  /** Called with exactly the arguments of the event (none for 'open', two for 'message', four for 'fragment'...). */
   emit(name: string, ...args: unknown[]): unknown;
   hasErrorListener(): boolean;
   /** Server role: decides on the upgrade request. */
@@ -33,6 +40,9 @@ export function dispatchEvent(ev: ConnectionEvent, sink: EventSink): void {
     case "message":
       sink.emit("message", ev.data, ev.binary);
       break;
+    case "fragment":
+      sink.emit("fragment", ev.data, ev.binary, ev.first, ev.last);
+      break;
     case "ping":
     case "pong":
       sink.emit(ev.type, ev.data);
@@ -41,7 +51,7 @@ export function dispatchEvent(ev: ConnectionEvent, sink: EventSink): void {
       sink.emit("open");
       break;
     case "close":
-      sink.emit("close", ev.code, ev.reason);
+      sink.emit("close", ev.code, ev.reason, ev.wasClean);
       break;
     case "error":
       // Like ws: an error nobody listens to is not thrown; 'close' always follows.

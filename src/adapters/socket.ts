@@ -9,6 +9,7 @@ import { messages } from "./whatwg.js";
 
 type Events = SocketEvents<Uint8Array>;
 type Listener<K extends keyof Events> = (...args: Events[K]) => void;
+type Fn = (a?: unknown, b?: unknown, c?: unknown, d?: unknown) => void;
 
 export class WebSocketConnection {
   /** @internal */
@@ -16,7 +17,7 @@ export class WebSocketConnection {
   /** @internal Server role: decides on the upgrade request. */
   onRequest: ((request: UpgradeRequest) => void) | undefined;
   /** Listener lists are replaced, never mutated, so emit() iterates without copying. */
-  private readonly listeners = new Map<string, ((a?: unknown, b?: unknown) => void)[]>();
+  private readonly listeners = new Map<string, Fn[]>();
 
   constructor(
     private readonly conn: Connection,
@@ -42,7 +43,7 @@ export class WebSocketConnection {
 
   on<K extends keyof Events>(event: K, f: Listener<K>): this {
     const list = this.listeners.get(event) ?? [];
-    const g = f as (a?: unknown, b?: unknown) => void;
+    const g = f as Fn;
     if (!list.includes(g)) this.listeners.set(event, [...list, g]);
     return this;
   }
@@ -61,10 +62,10 @@ export class WebSocketConnection {
     return this.on(event, wrapped);
   }
 
-  /** @internal Every event has at most two arguments; listeners added or removed meanwhile apply next time. */
-  emit(name: string, a?: unknown, b?: unknown): void {
+  /** @internal Every event has at most four arguments; listeners added or removed meanwhile apply next time. */
+  emit(name: string, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void {
     const list = this.listeners.get(name);
-    if (list) for (let i = 0; i < list.length; i++) list[i]!(a, b);
+    if (list) for (let i = 0; i < list.length; i++) list[i]!(a, b, c, d);
   }
 
   get readyState(): number {

@@ -1,6 +1,8 @@
 // A WHATWG-compatible WebSocket (the browser API: readyState, binaryType, bufferedAmount, protocol,
 // extensions, onopen/onmessage/onerror/onclose and addEventListener), over any of our sockets, so
 // browser code runs unchanged on servers. Plus an async iterator of messages.
+// With `fragments: true` there are no 'message' events: the WHATWG class fires a non-standard
+// 'fragment' event (FragmentEventLike) instead, and messages() and socketStreams() yield nothing.
 import type { SocketEvents } from "./events.js";
 
 /** What the runtime adapters' sockets offer (the Node WebSocket and WebSocketConnection both do). */
@@ -23,6 +25,18 @@ export class MessageEventLike extends Event {
   }
 }
 
+/** Non-standard, with `fragments: true`: a piece of a message (bytes, also for text), in order. */
+export class FragmentEventLike extends Event {
+  constructor(
+    readonly data: ArrayBuffer,
+    readonly binary: boolean,
+    readonly first: boolean,
+    readonly last: boolean,
+  ) {
+    super("fragment");
+  }
+}
+
 export class CloseEventLike extends Event {
   constructor(
     readonly code: number,
@@ -34,6 +48,10 @@ export class CloseEventLike extends Event {
 }
 
 type Handler = ((ev: Event) => void) | null;
+
+function copyBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
 
 export class WhatwgWebSocket extends EventTarget {
   static readonly CONNECTING = 0;
@@ -50,6 +68,8 @@ export class WhatwgWebSocket extends EventTarget {
   onmessage: Handler = null;
   onerror: Handler = null;
   onclose: Handler = null;
+  /** Non-standard: see FragmentEventLike. */
+  onfragment: Handler = null;
 
   constructor(
     readonly url: string,
@@ -60,14 +80,15 @@ export class WhatwgWebSocket extends EventTarget {
     socket.on("message", (data, isBinary) => {
       let out: unknown = data;
       if (isBinary || typeof data !== "string") {
-        const bytes = data as Uint8Array;
-        const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+        const copy = copyBuffer(data as Uint8Array);
         out = this.binaryType === "blob" && typeof Blob === "function" ? new Blob([copy]) : copy;
       }
       this.fire(new MessageEventLike("message", out));
     });
+    socket.on("fragment", (data, isBinary, first, last) => this.fire(new FragmentEventLike(copyBuffer(data), isBinary, first, last)));
     socket.on("error", () => this.fire(new Event("error")));
-    socket.on("close", (code, reason) => this.fire(new CloseEventLike(code, reason, code !== 1006)));
+    // The core's wasClean; a socket that does not report it (ws's) falls back to "not 1006".
+    socket.on("close", (code, reason, wasClean) => this.fire(new CloseEventLike(code, reason, wasClean ?? code !== 1006)));
   }
 
   private fire(ev: Event): void {

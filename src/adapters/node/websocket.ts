@@ -1,5 +1,6 @@
 // A ws-like WebSocket object for Node: EventEmitter with 'open', 'message' (data, isBinary),
-// 'ping', 'pong', 'close' (code, reason), 'error', and send/ping/pong/close/terminate.
+// 'fragment' (data, isBinary, first, last) with `fragments: true`, 'ping', 'pong',
+// 'close' (code, reason, wasClean), 'error', and send/ping/pong/close/terminate.
 import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import type { Connection } from "../../protocol/connection.js";

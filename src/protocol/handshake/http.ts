@@ -63,7 +63,26 @@ function isTokenChar(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c));
 }
 
+/**
+ * Refuses control characters in header lines other than HTAB and the CRLF line ends (NUL, lone CR
+ * or LF, DEL), as llhttp does. The start line is left to the method and version checks.
+ */
+function checkControlChars(bytes: Uint8Array): void {
+  let i = 0;
+  while (i < bytes.length && !(bytes[i] === 0x0d && bytes[i + 1] === 0x0a)) i++;
+  for (i += 2; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x20 ? c !== 0x7f : c === 0x09) continue;
+    if (c === 0x0d && bytes[i + 1] === 0x0a) {
+      i++;
+      continue;
+    }
+    throw new HandshakeError("control character in request head", 400, "WS_ERR_BAD_REQUEST");
+  }
+}
+
 function parseHead(bytes: Uint8Array, maxHeaders: number): HttpHead {
+  checkControlChars(bytes);
   // Header bytes are ISO-8859-1 per RFC 9110; WebSocket's own headers are ASCII.
   let text = "";
   for (let i = 0; i < bytes.length; i += 4096) text += String.fromCharCode(...bytes.subarray(i, i + 4096));
