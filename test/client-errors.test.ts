@@ -77,13 +77,13 @@ describe("client transport errors (Node)", () => {
     });
   });
 
-  it("WHATWG class: an 'error' Event, then 'close' 1006 not clean", async () => {
+  it("WHATWG class: an 'error' Event (readyState CLOSED, as in browsers), then 'close' 1006 not clean", async () => {
     const ws = new WebSocketClient(`ws://127.0.0.1:${await freePort()}/`);
     const seen: string[] = [];
-    ws.onerror = (ev) => seen.push(`on${ev.type}`);
+    ws.onerror = (ev) => seen.push(`on${ev.type} readyState ${ws.readyState}`);
     ws.addEventListener("error", (ev) => seen.push(ev.constructor.name === "Event" ? "error Event" : "error ?"));
     const close = await new Promise<CloseEvent>((r) => ws.addEventListener("close", (ev) => r(ev as CloseEvent)));
-    expect(seen).toEqual(["onerror", "error Event"]);
+    expect(seen).toEqual(["onerror readyState 3", "error Event"]);
     expect(close.code).toBe(1006);
     expect(close.wasClean).toBe(false);
   });

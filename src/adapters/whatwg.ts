@@ -66,9 +66,16 @@ export class WhatwgWebSocket extends EventTarget {
       }
       this.fire(new MessageEventLike("message", out));
     });
-    socket.on("error", () => this.fire(new Event("error")));
+    // As in browsers: the connection has failed, so readyState is CLOSED while 'error' and then
+    // 'close' fire.
+    socket.on("error", () => {
+      this.failed = true;
+      this.fire(new Event("error"));
+    });
     socket.on("close", (code, reason) => this.fire(new CloseEventLike(code, reason, code !== 1006)));
   }
+
+  private failed = false;
 
   private fire(ev: Event): void {
     const handler = (this as unknown as Record<string, Handler>)[`on${ev.type}`];
@@ -77,7 +84,7 @@ export class WhatwgWebSocket extends EventTarget {
   }
 
   get readyState(): number {
-    return this.socket.readyState;
+    return this.failed ? WhatwgWebSocket.CLOSED : this.socket.readyState;
   }
   get protocol(): string {
     return this.socket.protocol;
