@@ -140,7 +140,11 @@ export function connect(url: string, options: ConnectionOptions & ClientRequestO
       s.data = { ws, transport };
       ws.driver.pump();
     }),
-  }).catch(() => ws.driver.transportClosed());
+  }).catch((err) => {
+    // refused, DNS...: 'error' (e.g. ECONNREFUSED), then 'close' 1006
+    ws.transportError(err);
+    ws.driver.transportClosed();
+  });
   return ws;
 }
 export { nodeDeflateEngine as deflateEngine } from "./adapters/node/zlib-engine.js";

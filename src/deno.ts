@@ -39,7 +39,8 @@ const HIGH_WATER = 256 * 1024;
 /**
  * Runs `conn` over a Deno.Conn with its own read()/write(): reads land in one reused buffer (the
  * connection copies what it keeps), and writes are queued, since Deno's write() may be partial.
- * A client passes the pending Deno.connect(): writes wait for it, and its failure closes the socket.
+ * A client passes the pending Deno.connect(): writes wait for it, and its failure ('error', e.g.
+ * ECONNREFUSED) closes the socket.
  */
 function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection): WebSocketConnection {
   let tcp: DenoConn | undefined;
@@ -51,7 +52,7 @@ function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection): W
   let closed = false;
   let resumeReading: (() => void) | undefined;
   let paused = false;
-  const closeAll = () => {
+  const closeAll = (err?: unknown) => {
     if (closed) return;
     closed = true;
     try {
@@ -59,6 +60,7 @@ function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection): W
     } catch {
       // already closed
     }
+    if (err !== undefined) ws.transportError(err);
     ws.driver.transportClosed();
   };
   const pumpWrites = async () => {
@@ -73,8 +75,8 @@ function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection): W
       }
       if (ending) closeAll();
       else ws.driver.drained();
-    } catch {
-      closeAll();
+    } catch (e) {
+      closeAll(e);
     } finally {
       writing = false;
     }
@@ -105,6 +107,7 @@ function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection): W
   (async () => {
     let buf = new Uint8Array(READ_MIN);
     let smallReads = 0;
+    let failure: unknown;
     try {
       const t = await ready;
       for (;;) {
@@ -120,10 +123,11 @@ function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection): W
           smallReads = 0;
         }
       }
-    } catch {
-      // a reset: reported below as the transport closing
+    } catch (e) {
+      // a reset or a failed Deno.connect: reported below as the transport closing
+      failure = e;
     }
-    closeAll();
+    closeAll(failure);
   })();
   return ws;
 }

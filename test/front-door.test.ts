@@ -144,7 +144,7 @@ describe("verifyClient, as in ws, failing closed", () => {
 
   it("a verifier that throws (sync or in a promise) rejects with 500 and the server keeps serving", async () => {
     const { port } = await ownServer({
-      verifyClient: (info: { req: { url: string } }) => {
+      verifyClient: (info: { req: { url?: string } }) => {
         if (info.req.url === "/sync") throw new Error("boom");
         return Promise.reject(new Error("async boom"));
       },

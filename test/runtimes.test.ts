@@ -113,9 +113,10 @@ describe.each(["node", "deno", "bun"])("a server with fragments: true on %s", (r
 });
 
 describe.each(["node", "deno", "bun"])("a %s client", (runtime) => {
-  it("reports a refused connection as close 1006", async () => {
-    const { out } = await output(run(runtime, "test/fixtures/refused-client.mjs", ["--url", `ws://127.0.0.1:${await freePort()}/`]));
-    expect(out.trim()).toBe("close 1006");
+  it("reports a refused connection as 'error' (ECONNREFUSED) then close 1006, also through the WHATWG class", async () => {
+    const { code, out } = await output(run(runtime, "test/fixtures/refused-client.mjs", ["--url", `ws://127.0.0.1:${await freePort()}/`]));
+    expect(out.trim().split("\n")).toEqual(["error ECONNREFUSED", "close 1006", "whatwg error", "whatwg close 1006 false", "unheard close 1006"]);
+    expect(code).toBe(0);
   });
 });
 

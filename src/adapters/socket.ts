@@ -41,6 +41,11 @@ export class WebSocketConnection {
     return (this.listeners.get("error")?.length ?? 0) > 0;
   }
 
+  /** @internal The transport failed: a client still connecting reports the transport's own error (before 'close', which the adapter reports next). */
+  transportError(err: unknown): void {
+    if (this.conn.role === "client" && this.conn.state === "connecting" && this.hasErrorListener()) this.emit("error", err);
+  }
+
   on<K extends keyof Events>(event: K, f: Listener<K>): this {
     const list = this.listeners.get(event) ?? [];
     const g = f as Fn;

@@ -86,10 +86,17 @@ export class WhatwgWebSocket extends EventTarget {
       this.fire(new MessageEventLike("message", out));
     });
     socket.on("fragment", (data, isBinary, first, last) => this.fire(new FragmentEventLike(copyBuffer(data), isBinary, first, last)));
-    socket.on("error", () => this.fire(new Event("error")));
+    // As in browsers: the connection has failed, so readyState is CLOSED while 'error' and then
+    // 'close' fire.
+    socket.on("error", () => {
+      this.failed = true;
+      this.fire(new Event("error"));
+    });
     // The core's wasClean; a socket that does not report it (ws's) falls back to "not 1006".
     socket.on("close", (code, reason, wasClean) => this.fire(new CloseEventLike(code, reason, wasClean ?? code !== 1006)));
   }
+
+  private failed = false;
 
   private fire(ev: Event): void {
     const handler = (this as unknown as Record<string, Handler>)[`on${ev.type}`];
@@ -98,7 +105,7 @@ export class WhatwgWebSocket extends EventTarget {
   }
 
   get readyState(): number {
-    return this.socket.readyState;
+    return this.failed ? WhatwgWebSocket.CLOSED : this.socket.readyState;
   }
   get protocol(): string {
     return this.socket.protocol;

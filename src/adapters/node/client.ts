@@ -3,7 +3,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { Connection, type ConnectionOptions } from "../../protocol/connection.js";
 import type { ClientRequestOptions } from "../../protocol/handshake/client.js";
-import { WebSocket } from "./websocket.js";
+import { CONNECTING, WebSocket } from "./websocket.js";
 import { binaryAsBuffer } from "./buffers.js";
 import { nodeDeflateEngine } from "./zlib-engine.js";
 import { deflateForClient, type DeflateOptions } from "../../protocol/extensions/permessage-deflate.js";
@@ -33,6 +33,11 @@ export function connect(url: string | URL, options: ClientOptions = {}): WebSock
     ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...options.tls })
     : net.connect({ host, port, noDelay: true });
   const ws = new WebSocket(socket, conn, options);
+  // A failure while connecting (refused, DNS, TLS) reaches 'error' with the socket's own error
+  // (err.code) before 'close' 1006, as in ws: the socket emits 'error' before its 'close'.
+  socket.once("error", (err) => {
+    if (ws.readyState === CONNECTING && ws.hasErrorListener()) ws.emit("error", err);
+  });
   socket.once(secure ? "secureConnect" : "connect", () => ws.driver.pump());
   return ws;
 }

@@ -21,8 +21,11 @@ import { deflateForServer, type DeflateOptions } from "../../protocol/extensions
 export interface VerifyClientInfo {
   origin: string | undefined;
   secure: boolean;
-  /** The http.IncomingMessage (server / handleUpgrade), or a request with the same fields we read (own listener). */
-  req: http.IncomingMessage | RequestInfo;
+  /**
+   * The http.IncomingMessage (server: / handleUpgrade). The own listener parses requests itself and
+   * gives a RequestInfo: method, url, httpVersion, headers and socket, typed as ws types it.
+   */
+  req: http.IncomingMessage;
 }
 
 /** The fields of an http.IncomingMessage that the own listener can give (it parses requests itself). */
@@ -247,7 +250,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     const info: VerifyClientInfo = {
       origin: request.origin,
       secure: socket instanceof tls.TLSSocket || (socket as { encrypted?: boolean }).encrypted === true,
-      req: req ?? requestInfo(request, socket),
+      req: req ?? (requestInfo(request, socket) as unknown as http.IncomingMessage),
     };
     // Fail closed: only `true` accepts; a status a hook gives is used when it is an HTTP error.
     const answer: VerifyClientCallback = (result, code, message, headers) => {
