@@ -112,6 +112,24 @@ describe.each(["node", "deno", "bun"])("a server with fragments: true on %s", (r
   });
 });
 
+describe.each(["node", "deno", "bun"])("pause() on a %s server", (runtime) => {
+  let server: { url: string; proc: ChildProcess };
+  beforeAll(async () => void (server = await startEcho(runtime, "test/fixtures/pause-server.mjs")));
+  afterAll(() => void server.proc.kill());
+
+  it("holds messages until resume(), then delivers them all", async () => {
+    const ws = new WS(server.url, { perMessageDeflate: false });
+    await new Promise((r, j) => ws.once("open", r).once("error", j));
+    const reply = new Promise<unknown>((r) => ws.once("message", (d) => r(JSON.parse(String(d)))));
+    for (let i = 0; i < 10; i++) {
+      ws.send(`m${i}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await Promise.race([reply, new Promise((r) => setTimeout(() => r("no answer"), 5000))])).toEqual([1, false, 10]);
+    ws.close();
+  });
+});
+
 describe.each(["node", "deno", "bun"])("a %s client", (runtime) => {
   it("reports a refused connection as 'error' (ECONNREFUSED) then close 1006, also through the WHATWG class", async () => {
     const { code, out } = await output(run(runtime, "test/fixtures/refused-client.mjs", ["--url", `ws://127.0.0.1:${await freePort()}/`]));
