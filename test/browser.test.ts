@@ -20,7 +20,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe("in headless Chromium", () => {
+// Without Chromium the test is skipped (so `npm test` is green on a fresh machine without apt), but
+// not in CI (`CI=true`, where `.ci/run` installs it): there a missing browser fails the run.
+const skip = !existsSync(CHROMIUM) && !process.env.CI;
+if (skip) console.warn(`browser test skipped: ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run does)`);
+
+describe.skipIf(skip)("in headless Chromium", () => {
   let browser: Browser;
   let server: ChildProcess;
   let origin: string;
