@@ -296,6 +296,27 @@ describe("pause()", () => {
   });
 });
 
+describe("pause() and resume() inside a listener", () => {
+  it("delivers every message of the read once, in order", async () => {
+    const { wss, port } = await ownServer({});
+    const got: string[] = [];
+    wss.on("connection", (ws) => {
+      ws.on("message", (d) => {
+        got.push(String(d));
+        ws.pause();
+        if (got.length % 2 === 0) ws.resume();
+        else setTimeout(() => ws.resume(), 5);
+      });
+    });
+    const sock = net.connect(port, "127.0.0.1");
+    cleanups.push(() => void sock.destroy());
+    sock.on("error", () => {});
+    sock.on("connect", () => sock.write(concat(new TextEncoder().encode(upgrade("/")), ...Array.from({ length: 12 }, (_, i) => frame({ opcode: 1, payload: `m${i}`, key: KEY })))));
+    for (let t = 0; t < 100 && got.length < 12; t++) await new Promise((r) => setTimeout(r, 20));
+    expect(got).toEqual(Array.from({ length: 12 }, (_, i) => `m${i}`));
+  });
+});
+
 describe("injected clocks", () => {
   it("arms the timer once for an idle connection whose clock is performance.now", async () => {
     const { wss, port } = await ownServer({ clock: { now: () => performance.now() }, pingInterval: 60_000 });

@@ -142,12 +142,8 @@ export class ConnectionDriver {
     if (!this.userPaused) return;
     this.userPaused = false;
     if (!this.congested) this.transport.pauseReading?.(false);
-    if (this.held) {
-      const held = this.held;
-      this.held = undefined;
-      this.dispatch(held);
-      this.flush();
-    }
+    // Held messages go out from pump() (at once, or after the dispatch this was called from).
+    if (this.held) this.requestFlush();
   }
 
   get isPaused(): boolean {
@@ -158,7 +154,16 @@ export class ConnectionDriver {
   pump(): void {
     if (this.dispatching) return;
     let failures: unknown[] | undefined;
-    for (let events = this.conn.takeEvents(); events.length > 0; events = this.conn.takeEvents()) {
+    for (;;) {
+      let events: ConnectionEvent[];
+      if (this.held && !this.userPaused) {
+        // Resumed: what was held comes before anything newer.
+        events = this.held;
+        this.held = undefined;
+      } else {
+        events = this.conn.takeEvents();
+        if (events.length === 0) break;
+      }
       const f = this.dispatch(events);
       if (f) (failures ??= []).push(...f);
     }
