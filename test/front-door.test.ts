@@ -400,6 +400,14 @@ describe("listeners that throw (in a child process, which reports uncaught excep
     for (let t = 0; t < 100 && !/clients 0/.test(out); t++) await new Promise((r) => setTimeout(r, 20));
     expect(out).toMatch(/uncaught listener boom/);
     expect(out).toMatch(/clients 0/);
+    // A frame with a reserved opcode: the 'error' listener throws, the 1002 close still goes out.
+    out = "";
+    const failed = await exchange(port, concat(new TextEncoder().encode(upgrade("/")), frame({ opcode: 3, payload: "x", key: KEY })));
+    expect(failed.closed).toBe(true);
+    expect(failed.text).toContain("\x88\x02\x03\xea");
+    for (let t = 0; t < 100 && !/clients 0/.test(out); t++) await new Promise((r) => setTimeout(r, 20));
+    expect(out).toMatch(/uncaught listener error listener boom/);
+    expect(out).toMatch(/clients 0/);
   });
 });
 
