@@ -161,6 +161,83 @@ describe("verifyClient, as in ws, failing closed", () => {
   });
 });
 
+describe("handing sockets over", () => {
+  it("close() takes the server off its http.Server, so a new server can serve the path", async () => {
+    const { server, port } = await listenHttp();
+    const first = new WebSocketServer({ server, path: "/ws" });
+    await new Promise<void>((r) => first.close(() => r()));
+    expect(server.listenerCount("upgrade")).toBe(0);
+    new WebSocketServer({ server, path: "/ws" }).on("connection", (ws) => ws.send("second"));
+    const ws = new WS(`ws://127.0.0.1:${port}/ws`);
+    cleanups.push(() => ws.terminate());
+    expect(String(await new Promise((r, j) => ws.once("message", r).once("error", j)))).toBe("second");
+  });
+
+  it("handleUpgrade called late for a client that is gone creates nothing that lingers", async () => {
+    const { server, port } = await listenHttp();
+    const wss = new WebSocketServer({ noServer: true });
+    let connections = 0;
+    const late: Promise<void>[] = [];
+    server.on("upgrade", (req, socket, head) => {
+      late.push(new Promise((r) => setTimeout(() => {
+        wss.handleUpgrade(req, socket, head, () => connections++);
+        r();
+      }, 100)));
+    });
+    for (let i = 0; i < 3; i++) {
+      const sock = net.connect(port, "127.0.0.1");
+      sock.on("error", () => {});
+      sock.on("connect", () => {
+        sock.write(upgrade("/"));
+        setTimeout(() => sock.resetAndDestroy(), 20);
+      });
+    }
+    for (let t = 0; t < 100 && late.length < 3; t++) await new Promise((r) => setTimeout(r, 20));
+    await Promise.all(late);
+    expect(connections).toBe(0);
+    expect(wss.clients.size).toBe(0);
+  });
+
+  it("handleUpgrade refuses a socket it was already given (as ws does)", async () => {
+    const { server, port } = await listenHttp();
+    const wss = new WebSocketServer({ noServer: true });
+    const errors: string[] = [];
+    server.on("upgrade", (req, socket, head) => {
+      wss.handleUpgrade(req, socket, head, (ws) => ws.send("once"));
+      try {
+        wss.handleUpgrade(req, socket, head, (ws) => ws.send("twice"));
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    });
+    const ws = new WS(`ws://127.0.0.1:${port}/`);
+    cleanups.push(() => ws.terminate());
+    expect(String(await new Promise((r, j) => ws.once("message", r).once("error", j)))).toBe("once");
+    expect(errors).toEqual(["handleUpgrade() was called more than once with the same socket"]);
+  });
+
+  it("a verifier rejecting with headers HTTP cannot carry gets 500 at once, nothing injected", async () => {
+    const { port } = await ownServer({
+      verifyClient: (_info: unknown, cb: (ok: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) =>
+        cb(false, 401, "no", { "X-A": "a\r\nInjected: yes" }),
+    });
+    const r = await exchange(port, upgrade("/"));
+    expect(r.text).toMatch(/^HTTP\/1\.1 500/);
+    expect(r.text).not.toMatch(/Injected/);
+  });
+
+  it("our client reports a server that hangs up before answering as 'error' (ECONNRESET), then close 1006", async () => {
+    const srv = net.createServer((s) => s.once("data", () => s.end()));
+    cleanups.push(() => new Promise<void>((r) => srv.close(() => r())));
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    const ws = connect(`ws://127.0.0.1:${(srv.address() as AddressInfo).port}/`);
+    const seen: unknown[] = [];
+    ws.on("error", (e) => seen.push((e as Error & { code?: string }).code));
+    await new Promise<void>((r) => ws.on("close", (code) => r(void seen.push(code))));
+    expect(seen).toEqual(["ECONNRESET", 1006]);
+  });
+});
+
 describe("upgrades nobody handles", () => {
   it("get 400 for another path (server: option), while two servers on one http.Server keep their paths", async () => {
     const { server, port } = await listenHttp();
@@ -408,7 +485,30 @@ describe("listeners that throw (in a child process, which reports uncaught excep
     for (let t = 0; t < 100 && !/clients 0/.test(out); t++) await new Promise((r) => setTimeout(r, 20));
     expect(out).toMatch(/uncaught listener error listener boom/);
     expect(out).toMatch(/clients 0/);
+    // Messages held by pause() and delivered by resume(): a throwing listener is still reported.
+    out = "";
+    const held = await exchange(
+      port,
+      concat(
+        new TextEncoder().encode(upgrade("/")),
+        frame({ opcode: 1, payload: "pause", key: KEY }),
+        frame({ opcode: 1, payload: "throw", key: KEY }),
+        frame({ opcode: 1, payload: "after", key: KEY }),
+      ),
+      500,
+    );
+    expect(held.text).toContain("after");
+    for (let t = 0; t < 100 && !/clients 0/.test(out); t++) await new Promise((r) => setTimeout(r, 20));
+    expect(out).toMatch(/uncaught listener boom/);
+    // A throwing 'connection' listener behind an asynchronous verifyClient: the 101 still goes out
+    // at once (it used to wait for the 10 s handshake timeout), and the exception is reported.
+    out = "";
+    const client = new WS(`ws://127.0.0.1:${port}/throw`);
+    cleanups.push(() => client.terminate());
+    const opened = await Promise.race([new Promise((r) => client.once("open", () => r("open"))), new Promise((r) => setTimeout(() => r("not open within 5 s"), 5_000))]);
+    expect(opened).toBe("open");
+    for (let t = 0; t < 100 && !/connection boom/.test(out); t++) await new Promise((r) => setTimeout(r, 20));
+    expect(out).toMatch(/uncaught listener connection boom/);
   });
 });
 
-void connect;

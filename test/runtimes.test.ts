@@ -130,6 +130,24 @@ describe.each(["node", "deno", "bun"])("pause() on a %s server", (runtime) => {
   });
 });
 
+describe.each(["node", "deno", "bun"])("a throwing connection handler on a %s server", (runtime) => {
+  let server: { url: string; proc: ChildProcess };
+  beforeAll(async () => void (server = await startEcho(runtime, "test/fixtures/throwing-connection-server.mjs")));
+  afterAll(() => void server.proc.kill());
+
+  it("behind an asynchronous verifyClient: the socket opens at once and the exception is reported", async () => {
+    let out = "";
+    server.proc.stdout!.on("data", (d) => (out += d));
+    const ws = new WS(server.url, { perMessageDeflate: false });
+    const echo = new Promise((r) => ws.once("message", (d) => r(String(d))));
+    ws.once("open", () => ws.send("hi"));
+    expect(await Promise.race([echo, new Promise((r) => setTimeout(() => r("no echo within 3 s"), 3000))])).toBe("hi");
+    for (let t = 0; t < 50 && !out.includes("connection boom"); t++) await new Promise((r) => setTimeout(r, 20));
+    expect(out).toContain("uncaught connection boom");
+    ws.close();
+  });
+});
+
 describe.each(["node", "deno", "bun"])("a %s client", (runtime) => {
   it("reports a refused connection as 'error' (ECONNREFUSED) then close 1006, also through the WHATWG class", async () => {
     const { code, out } = await output(run(runtime, "test/fixtures/refused-client.mjs", ["--url", `ws://127.0.0.1:${await freePort()}/`]));

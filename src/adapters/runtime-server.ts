@@ -27,6 +27,15 @@ export function acceptOn(ws: WebSocketConnection, conn: Connection, options: Run
       if (v === true) accept(request);
       else conn.reject(typeof v === "number" && v >= 400 && v <= 599 ? v : 401);
       ws.driver.requestFlush();
+      if ((conn.state as string) !== "open") return; // rejected
+      try {
+        onConnection(ws, request);
+      } catch (e) {
+        // The application's own handler: reported as an uncaught exception, after the 101 went out.
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
     };
     const accept = (request: UpgradeRequest) => {
       let protocol: string | undefined;
@@ -39,7 +48,6 @@ export function acceptOn(ws: WebSocketConnection, conn: Connection, options: Run
       const pmd = options.perMessageDeflate;
       const deflate = pmd && request.extensions.length ? deflateForServer(request.extensions, pmd === true ? {} : pmd, engine) : undefined;
       conn.accept({ protocol, extensions: deflate?.extensions, codec: deflate?.codec });
-      onConnection(ws, request);
     };
     if (!options.verifyClient) return decided(true);
     // Fail closed: only an explicit yes accepts; a verifier that throws rejects with 500.

@@ -203,8 +203,10 @@ export class Connection implements FrameSink {
     const req = this.pendingRequest;
     if (!req || this.state !== "connecting") throw new InvalidStateError("no upgrade request to accept");
     if (options.protocol && !req.protocols.includes(options.protocol)) throw new TypeError("accept: protocol was not offered");
+    // The response is built first: invalid headers throw with the request still pending.
+    const response = acceptResponse(req, options);
     this.pendingRequest = undefined;
-    this.outbox.writeRaw(acceptResponse(req, options));
+    this.outbox.writeRaw(response);
     this.codec = options.codec;
     this.becomeOpen(options.protocol ?? "", options.extensions ?? "");
     const early = this.earlyData;
@@ -215,8 +217,9 @@ export class Connection implements FrameSink {
   /** Server role: refuses the pending request with an HTTP error and closes. */
   reject(status = 400, headers: Record<string, string> = {}, message?: string): void {
     if (this.state !== "connecting" || this.role !== "server") throw new InvalidStateError("no upgrade request to reject");
+    const response = rejectResponse(status, headers, message);
     this.pendingRequest = undefined;
-    this.outbox.writeRaw(rejectResponse(status, headers, message));
+    this.outbox.writeRaw(response);
     this.finish(CloseCode.Abnormal, "", false);
     this.shouldClose = true;
   }

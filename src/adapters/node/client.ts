@@ -38,6 +38,10 @@ export function connect(url: string | URL, options: ClientOptions = {}): WebSock
   socket.once("error", (err) => {
     if (ws.readyState === CONNECTING && ws.hasErrorListener()) ws.emit("error", err);
   });
+  // A server that hangs up before answering the upgrade: ws's "socket hang up" (ECONNRESET).
+  socket.once("end", () => {
+    if (ws.readyState === CONNECTING && ws.hasErrorListener()) ws.emit("error", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
+  });
   socket.once(secure ? "secureConnect" : "connect", () => ws.driver.pump());
   return ws;
 }

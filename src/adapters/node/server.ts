@@ -118,6 +118,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   readonly clients = new Set<WebSocket>();
   private readonly options: ServerOptions;
   private netServer: net.Server | tls.Server | undefined;
+  private detach: (() => void) | undefined;
   private closing = false;
 
   constructor(options: ServerOptions, onListening?: () => void) {
@@ -137,6 +138,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       };
       (onUpgrade as Tagged)[kOurs] = true;
       server.on("upgrade", onUpgrade);
+      // close() takes the listener off again, so a new server can take over the path (as in ws).
+      this.detach = () => server.removeListener("upgrade", onUpgrade);
     } else if (!options.noServer) {
       const srv = options.tls
         ? tls.createServer({ ...options.tls }, (socket) => this.handleSocket(socket))
@@ -182,7 +185,11 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   /** ws-compatible: completes an upgrade that an HTTP server already parsed. */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: WebSocket, request: UpgradeRequest) => void): void {
     socket.on("error", ignoreError);
-    (socket as ClaimedSocket)[kClaimed] = true;
+    const claimed = socket as ClaimedSocket;
+    if (claimed[kClaimed]) throw new Error("handleUpgrade() was called more than once with the same socket");
+    claimed[kClaimed] = true;
+    // Called late (after asynchronous work) for a client that is already gone: nothing to serve.
+    if (!socket.readable || !socket.writable || socket.destroyed) return void socket.destroy();
     // Replay the parsed request through our own validator, so every route applies the same rules.
     const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
     for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
@@ -200,13 +207,25 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       this.decide(request, socket, req, (verdict) => {
         // The handshake may have timed out, or the client gone, while an asynchronous hook decided.
         if (conn.state !== "connecting" || conn.request !== request) return;
-        if ("status" in verdict) conn.reject(verdict.status, verdict.headers, verdict.message);
-        else {
-          conn.accept(this.acceptOptions(request, verdict.protocol));
-          this.track(ws);
-          cb(ws, request);
+        try {
+          if ("status" in verdict) conn.reject(verdict.status, verdict.headers, verdict.message);
+          else conn.accept(this.acceptOptions(request, verdict.protocol));
+        } catch (e) {
+          // Headers a hook or the options gave that HTTP cannot carry: fail closed, with 500.
+          this.clientError(e, socket, request);
+          conn.reject(500);
         }
         ws.driver.requestFlush();
+        if ((conn.state as string) !== "open") return; // rejected, or failed meanwhile
+        this.track(ws);
+        try {
+          cb(ws, request);
+        } catch (e) {
+          // The application's own listener: reported as Node reports it, after the 101 went out.
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
       });
     };
     if (replay) conn.receive(replay);
@@ -232,7 +251,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       done(v);
     };
     const failed = (e: unknown) => {
-      if (this.listenerCount("wsClientError") > 0) this.emit("wsClientError", e instanceof Error ? e : new Error(String(e)), socket, request);
+      this.clientError(e, socket, request);
       once({ status: 500 });
     };
     const proceed = () => {
@@ -273,6 +292,10 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     }
   }
 
+  private clientError(e: unknown, socket: Duplex, request: UpgradeRequest): void {
+    if (this.listenerCount("wsClientError") > 0) this.emit("wsClientError", e instanceof Error ? e : new Error(String(e)), socket, request);
+  }
+
   private track(ws: WebSocket): void {
     if (!this.options.clientTracking) return;
     this.clients.add(ws);
@@ -282,6 +305,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   /** Stops accepting, closes every client with 1001, and calls back once all are gone. */
   close(cb?: (err?: Error) => void): void {
     this.closing = true;
+    this.detach?.();
+    this.detach = undefined;
     for (const ws of this.clients) ws.close(CloseCode.GoingAway, "server shutting down");
     const done = () => {
       this.emit("close");
