@@ -179,6 +179,8 @@ describe("handing sockets over", () => {
     let connections = 0;
     const late: Promise<void>[] = [];
     server.on("upgrade", (req, socket, head) => {
+      // The socket is the application's until it hands it over: its error listener is too (as with ws).
+      socket.on("error", () => {});
       late.push(new Promise((r) => setTimeout(() => {
         wss.handleUpgrade(req, socket, head, () => connections++);
         r();
