@@ -5,20 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { existsSync, readdirSync } from "node:fs";
 import type { Socket } from "node:net";
 import { deflateRawSync } from "node:zlib";
+import { RUNTIMES } from "./helpers/runtimes.js";
 import WS from "ws";
 import { frame, KEY } from "./helpers/frames.js";
 
 const ROOT = join(import.meta.dirname, "..");
-// The real Deno binary: the npm bin is a Node wrapper, and killing the wrapper would leave Deno running.
-const denoBinaries = [join(ROOT, "node_modules/deno/deno"), ...(existsSync(join(ROOT, "node_modules/@deno")) ? readdirSync(join(ROOT, "node_modules/@deno")).map((d) => join(ROOT, "node_modules/@deno", d, "deno")) : [])];
-const RUNTIMES: Record<string, string[]> = {
-  node: [process.execPath],
-  deno: [denoBinaries.find((p) => existsSync(p)) ?? join(ROOT, "node_modules/.bin/deno"), "run", "-A"],
-  bun: [join(ROOT, "node_modules/.bin/bun")],
-};
 
 /** Starts the fixture on `runtime`; resolves to each server's port and engine name, by "<engine> <origin>". */
 function startServers(runtime: string): Promise<{ proc: ChildProcess; servers: Map<string, { port: number; engine: string }> }> {
