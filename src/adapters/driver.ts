@@ -12,8 +12,14 @@ import type { ConnectionEvent } from "../protocol/events.js";
 import { WebSocketError } from "../protocol/errors.js";
 
 export interface Transport {
-  /** Writes the chunks in order; false when the transport is congested (wait for drained()). */
-  write(chunks: Uint8Array[]): boolean;
+  /**
+   * Writes the chunks in order; false when the transport is congested (wait for drained()). `done`,
+   * where given, runs once the chunks were handed to the operating system (or with the error that
+   * stopped them); transports without `reportsWrites` never get one.
+   */
+  write(chunks: Uint8Array[], done?: (err?: Error | null) => void): boolean;
+  /** True when write() calls its `done` callback (Node sockets); otherwise callbacks run after write(). */
+  readonly reportsWrites?: boolean;
   /** True when the transport writes several chunks in one call (writev); otherwise it joins them. */
   readonly vectored?: boolean;
   /** True when the chunks of the last write() are no longer referenced (sent, or copied aside). */
@@ -54,6 +60,7 @@ export class StalledPeerError extends WebSocketError {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
+export type WriteCallback = (err?: Error) => void;
 function unref(t: Timer): Timer {
   (t as { unref?: () => void }).unref?.();
   return t;
@@ -71,6 +78,8 @@ export class ConnectionDriver {
   /** Reading is stopped while the transport is congested or the application paused: two flags. */
   private congested = false;
   private userPaused = false;
+  /** Callbacks of what was queued since the last write, run when that write completes. */
+  private callbacks: WriteCallback[] | undefined;
   /** Messages that arrived while the application had paused, delivered on resume(). */
   private held: ConnectionEvent[] | undefined;
   /** Progress watch: bytes handed to the transport, and how many had been taken at the last look. */
@@ -208,19 +217,37 @@ export class ConnectionDriver {
 
   // What the application does through a socket: act on the connection, then flush (coalesced).
 
-  send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView, options: { binary?: boolean; compress?: boolean } = {}): boolean {
+  send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView, options: { binary?: boolean; compress?: boolean } = {}, cb?: WriteCallback): boolean {
     const sent = this.conn.send(data, options);
-    this.requestFlush();
+    this.queued(sent, cb);
     return sent;
   }
 
-  ping(data?: Uint8Array | string): void {
-    this.conn.ping(data);
-    this.requestFlush();
+  /** One fragment of a message; `fin` ends it. */
+  sendFragment(data: string | Uint8Array, binary: boolean, fin: boolean, cb?: WriteCallback): boolean {
+    const sent = this.conn.sendFragment(data, { binary, fin });
+    this.queued(sent, cb);
+    return sent;
   }
 
-  pong(data?: Uint8Array | string): void {
-    this.conn.pong(data);
+  ping(data?: Uint8Array | string, cb?: WriteCallback): void {
+    this.queued(this.conn.ping(data), cb);
+  }
+
+  pong(data?: Uint8Array | string, cb?: WriteCallback): void {
+    this.queued(this.conn.pong(data), cb);
+  }
+
+  control(kind: "ping" | "pong", data: Uint8Array | string, cb?: WriteCallback): void {
+    this.queued(kind === "ping" ? this.conn.ping(data) : this.conn.pong(data), cb);
+  }
+
+  /** Something was queued (or refused): its callback runs with the write that carries it. */
+  private queued(sent: boolean, cb: WriteCallback | undefined): void {
+    if (cb) {
+      if (sent) (this.callbacks ??= []).push(cb);
+      else queueMicrotask(() => cb(new Error("WebSocket is not open")));
+    }
     this.requestFlush();
   }
 
@@ -241,14 +268,32 @@ export class ConnectionDriver {
 
   private flush(): void {
     const chunks = this.conn.takeOutgoing();
+    const callbacks = this.callbacks;
+    this.callbacks = undefined;
     if (chunks.length > 0 && !this.ended && !this.closed) {
       for (const c of chunks) this.written += c.length;
-      if (!this.transport.write(chunks) && !this.congested) {
+      let done: ((err?: Error | null) => void) | undefined;
+      if (callbacks) {
+        done = (err) => {
+          for (const cb of callbacks) cb(err ?? undefined);
+        };
+        if (!this.transport.reportsWrites) {
+          const run = done;
+          done = undefined;
+          queueMicrotask(() => run());
+        }
+      }
+      if (!this.transport.write(chunks, done) && !this.congested) {
         // The peer sends faster than it reads our replies: stop reading it until it catches up.
         this.congested = true;
         this.transport.pauseReading?.(true);
       }
       if (this.transport.consumed?.()) this.conn.outgoingConsumed();
+    } else if (callbacks) {
+      const err = new Error("WebSocket is not open");
+      queueMicrotask(() => {
+        for (const cb of callbacks) cb(err);
+      });
     }
     if (this.closed) return;
     if (this.conn.transportShouldClose) this.end();

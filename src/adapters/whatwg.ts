@@ -93,7 +93,7 @@ export class WhatwgWebSocket extends EventTarget {
       this.fire(new Event("error"));
     });
     // The core's wasClean; a socket that does not report it (ws's) falls back to "not 1006".
-    socket.on("close", (code, reason, wasClean) => this.fire(new CloseEventLike(code, reason, wasClean ?? code !== 1006)));
+    socket.on("close", (code, reason, wasClean) => this.fire(new CloseEventLike(code, String(reason), wasClean ?? code !== 1006)));
   }
 
   private failed = false;

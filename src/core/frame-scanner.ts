@@ -44,6 +44,12 @@ export class FrameScanner {
     s[L.S_MAX_MESSAGE] = Math.min(options.maxMessageSize, U32_MAX) >>> 0;
   }
 
+  /**
+   * After a header rule was broken: the offending frame's first two bytes (b0 << 8 | b1), or -1.
+   * Only meaningful for errors found in a frame header (opcode, RSV, mask, lengths).
+   */
+  errorHeader = -1;
+
   /** Whether a data frame's payload is partly received (bytes of it are still to come). */
   get midFrame(): boolean {
     return this.state[L.S_PHASE] === 1 || this.tailLen > 0;
@@ -119,6 +125,8 @@ export class FrameScanner {
       inLen -= consumed;
       const err = words[base + L.S_ERROR]!;
       if (err !== ScanError.None) {
+        // Scanning stopped at the offending frame: keep its first two bytes for the error message.
+        this.errorHeader = inLen > 0 ? (mem[inPtr]! << 8) | (inLen > 1 ? mem[inPtr + 1]! : 0) : -1;
         this.saveState(words, base);
         this.tailLen = 0;
         return err;

@@ -341,7 +341,7 @@ export class Connection implements FrameSink {
     const err = typeof bytes === "number" ? this.scanner.pushWindow(bytes, this) : this.scanner.push(bytes, this);
     if (err !== ScanError.None && !this.stopReading) {
       this.stopReading = true;
-      this.failure ??= scanErrorToException(err);
+      this.failure ??= scanErrorToException(err, this.scanner.errorHeader);
     }
     // React to what the walk produced, now that core memory is free again.
     const events = this.events;
@@ -479,12 +479,12 @@ export class Connection implements FrameSink {
 
   private onCloseFrame(code: number, reason: string): void {
     this.closeReceived = true;
-    if (!this.closeSent) {
-      // Echo the peer's code (RFC 6455 §5.5.1); a close without a code is answered without one.
-      this.closeCode = code;
-      this.closeReason = reason;
-      this.writeClose(code === CloseCode.NoStatus ? undefined : code, "");
-    }
+    // The connection's close code is the one in the first close frame received (RFC 6455 §7.1.5),
+    // also when we closed first.
+    this.closeCode = code;
+    this.closeReason = reason;
+    // Echo the peer's code (RFC 6455 §5.5.1); a close without a code is answered without one.
+    if (!this.closeSent) this.writeClose(code === CloseCode.NoStatus ? undefined : code, "");
     this.state = "closing";
     // The server closes the TCP connection first; a client waits for it, within the close timeout.
     if (this.role === "server") this.shouldClose = true;
@@ -616,10 +616,13 @@ export class Connection implements FrameSink {
     return true;
   }
 
-  /** Starts the close handshake (RFC 6455 §7.1.2). */
+  /**
+   * Starts the close handshake (RFC 6455 §7.1.2). `CloseCode.NoStatus` (1005) sends a close frame
+   * without a status code (and so without a reason).
+   */
   close(code: number = CloseCode.Normal, reason = ""): void {
     this.settle();
-    if (code !== CloseCode.Normal && !isValidWireCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
+    if (code !== CloseCode.Normal && code !== CloseCode.NoStatus && !isValidWireCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
     if (encoder.encode(reason).length > MAX_CLOSE_REASON_BYTES) throw new RangeError("close reason over 123 bytes");
     if (this.state === "connecting") {
       if (this.role === "server" && this.pendingRequest) return this.reject(503);
@@ -629,8 +632,8 @@ export class Connection implements FrameSink {
     }
     if (this.state !== "open") return;
     this.closeCode = code;
-    this.closeReason = reason;
-    this.writeClose(code, reason);
+    this.closeReason = code === CloseCode.NoStatus ? "" : reason;
+    this.writeClose(code === CloseCode.NoStatus ? undefined : code, this.closeReason);
     this.state = "closing";
     this.closeDeadline = this.clock.now() + this.opts.closeTimeout;
   }

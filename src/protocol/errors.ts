@@ -83,13 +83,13 @@ export class InvalidStateError extends WebSocketError {
   }
 }
 
-const scanErrors: Record<number, () => WebSocketError> = {
-  [ScanError.ReservedBits]: () => new ProtocolError("reserved bits set without a negotiated extension", "WS_ERR_UNEXPECTED_RSV"),
-  [ScanError.ReservedOpcode]: () => new ProtocolError("reserved opcode", "WS_ERR_INVALID_OPCODE"),
+const scanErrors: Record<number, (b0: number, b1: number) => WebSocketError> = {
+  [ScanError.ReservedBits]: (b0) => new ProtocolError(b0 & 0x40 || b0 < 0 ? "RSV1 set without a negotiated extension" : "RSV2 and RSV3 must be clear", b0 & 0x40 || b0 < 0 ? "WS_ERR_UNEXPECTED_RSV" : "WS_ERR_UNEXPECTED_RSV_2_3"),
+  [ScanError.ReservedOpcode]: (b0) => new ProtocolError(`invalid opcode ${b0 & 0x0f}`, "WS_ERR_INVALID_OPCODE"),
   [ScanError.ControlFragmented]: () => new ProtocolError("fragmented control frame", "WS_ERR_EXPECTED_FIN"),
-  [ScanError.ControlTooLong]: () => new ProtocolError("control frame payload over 125 bytes", "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH"),
-  [ScanError.UnexpectedContinuation]: () => new ProtocolError("continuation frame without a message to continue", "WS_ERR_INVALID_OPCODE"),
-  [ScanError.ExpectedContinuation]: () => new ProtocolError("new data frame inside a fragmented message", "WS_ERR_INVALID_OPCODE"),
+  [ScanError.ControlTooLong]: (_b0, b1) => new ProtocolError(`control frame payload over 125 bytes: invalid payload length ${b1 & 0x7f}`, "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH"),
+  [ScanError.UnexpectedContinuation]: () => new ProtocolError("continuation frame without a message to continue: invalid opcode 0", "WS_ERR_INVALID_OPCODE"),
+  [ScanError.ExpectedContinuation]: (b0) => new ProtocolError(`new data frame inside a fragmented message: invalid opcode ${b0 & 0x0f}`, "WS_ERR_INVALID_OPCODE"),
   [ScanError.LengthHighBit]: () => new ProtocolError("64-bit payload length with the high bit set", "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH"),
   [ScanError.MaskRequired]: () => new ProtocolError("client frame not masked", "WS_ERR_EXPECTED_MASK"),
   [ScanError.MaskForbidden]: () => new ProtocolError("server frame masked", "WS_ERR_UNEXPECTED_MASK"),
@@ -98,8 +98,12 @@ const scanErrors: Record<number, () => WebSocketError> = {
   [ScanError.InvalidUtf8]: () => new InvalidPayloadError("text message is not valid UTF-8"),
 };
 
-/** The exception for a rule the frame scanner reported. */
-export function scanErrorToException(kind: ScanError): WebSocketError {
+/**
+ * The exception for a rule the frame scanner reported; `header` is the offending frame's first two
+ * bytes (FrameScanner.errorHeader), for the opcode or length in the message.
+ */
+export function scanErrorToException(kind: ScanError, header = -1): WebSocketError {
   const make = scanErrors[kind];
-  return make ? make() : new ProtocolError(`frame rejected (${kind})`);
+  const b0 = header < 0 ? -1 : header >> 8;
+  return make ? make(b0, header < 0 ? 0 : header & 0xff) : new ProtocolError(`frame rejected (${kind})`);
 }

@@ -1,47 +1,278 @@
-// connect(): a client WebSocket over node:net (ws://) or node:tls (wss://).
+// The client side of ws 8's WebSocket, on Node's own HTTP stack: the upgrade is an http(s).request
+// (so `agent` and proxy agents, `createConnection`, `lookup`, `family`, `localAddress`, every TLS
+// option, ws+unix: sockets and redirects work as in ws), the server's answer is checked as ws checks
+// it (same error messages), and the upgraded socket is handed to the WebSocket's driver.
+import * as http from "node:http";
+import * as https from "node:https";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { Connection, type ConnectionOptions } from "../../protocol/connection.js";
-import type { ClientRequestOptions } from "../../protocol/handshake/client.js";
-import { CONNECTING, WebSocket } from "./websocket.js";
-import { binaryAsBuffer } from "./buffers.js";
+import { createHash, randomBytes } from "node:crypto";
+import { unescape } from "node:querystring";
+import type { Duplex } from "node:stream";
+import type { ConnectionOptions, MessageCodec } from "../../protocol/connection.js";
+import { deflateForClient, type DeflateOptions, type ExtensionNegotiator } from "../../protocol/extensions/permessage-deflate.js";
+import { parseExtensions } from "../../protocol/extensions/header.js";
 import { nodeDeflateEngine } from "./zlib-engine.js";
-import { deflateForClient, type DeflateOptions } from "../../protocol/extensions/permessage-deflate.js";
+import type { DriverLimits } from "../driver.js";
+import { CONNECTING, kAborted, type WebSocket } from "./websocket.js";
 
-export interface ClientOptions extends ConnectionOptions, ClientRequestOptions {
-  /** TLS options for wss:// (ca, rejectUnauthorized, servername, ...). */
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const SUBPROTOCOL = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
+
+/** ws's permessage-deflate options (zlib options map onto our engine's level and memLevel). */
+export interface PerMessageDeflateOptions extends Omit<DeflateOptions, "level" | "memLevel"> {
+  zlibDeflateOptions?: { level?: number; memLevel?: number; [k: string]: unknown };
+  /** Accepted for compatibility; inflation needs no options here. */
+  zlibInflateOptions?: Record<string, unknown>;
+  /** Accepted for compatibility: our zlib calls are synchronous, so there is nothing to limit. */
+  concurrencyLimit?: number;
+  level?: number;
+  memLevel?: number;
+}
+
+/** ws's options for `new WebSocket(url, protocols, options)`, plus ours (README, "From ws"). */
+export interface ClientOptions extends Omit<ConnectionOptions, "negotiator">, DriverLimits, Omit<https.RequestOptions, "timeout" | "path" | "host" | "port" | "protocol" | "method"> {
+  protocols?: string | string[];
+  protocolVersion?: 8 | 13;
+  /** Time allowed for the opening handshake, ms (ws: no default). */
+  handshakeTimeout?: number;
+  origin?: string;
+  headers?: http.OutgoingHttpHeaders;
+  followRedirects?: boolean;
+  maxRedirects?: number;
+  maxPayload?: number;
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  skipUTF8Validation?: boolean;
+  allowSynchronousEvents?: boolean;
+  autoPong?: boolean;
+  closeTimeout?: number;
+  /** Called with the request instead of `req.end()` (ws: to write a body or headers late). */
+  finishRequest?: (req: http.ClientRequest, ws: WebSocket) => void;
+  createConnection?: (options: any, cb?: any) => Duplex;
+  generateMask?: (mask: Buffer) => void;
+  /** An addition kept from earlier versions: TLS options as one object (ws takes them at top level). */
   tls?: tls.ConnectionOptions;
-  /** Bytes queued toward a server above which it must keep taking bytes (default 64 MiB; README, Reliability). */
-  maxPendingBytes?: number;
-  /** How long the server may take no bytes while over maxPendingBytes, or while we close (default 30 s). */
-  stallTimeout?: number;
-  /** Offer permessage-deflate (default true, as in ws and browsers). */
-  perMessageDeflate?: boolean | DeflateOptions;
 }
 
-
-/** Opens a WebSocket to `url`; listen for 'open' (or 'error' then 'close'). */
-export function connect(url: string | URL, options: ClientOptions = {}): WebSocket {
-  const u = typeof url === "string" ? new URL(url) : url;
-  const pmd = options.perMessageDeflate ?? true;
-  const negotiator = pmd ? deflateForClient(pmd === true ? {} : pmd, nodeDeflateEngine) : undefined;
-  const conn = Connection.client(u, { createBinary: binaryAsBuffer, negotiator, ...options });
-  const secure = u.protocol === "wss:";
-  const port = Number(u.port) || (secure ? 443 : 80);
-  const host = u.hostname.replace(/^\[|\]$/g, "");
-  const socket = secure
-    ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...options.tls })
-    : net.connect({ host, port, noDelay: true });
-  const ws = new WebSocket(socket, conn, options);
-  // A failure while connecting (refused, DNS, TLS) reaches 'error' with the socket's own error
-  // (err.code) before 'close' 1006, as in ws: the socket emits 'error' before its 'close'.
-  socket.once("error", (err) => {
-    if (ws.readyState === CONNECTING && ws.hasErrorListener()) ws.emit("error", err);
-  });
-  // A server that hangs up before answering the upgrade: ws's "socket hang up" (ECONNRESET).
-  socket.once("end", () => {
-    if (ws.readyState === CONNECTING && ws.hasErrorListener()) ws.emit("error", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
-  });
-  socket.once(secure ? "secureConnect" : "connect", () => ws.driver.pump());
-  return ws;
+/** ws's option names → our deflate options. */
+export function deflateOptions(o: boolean | PerMessageDeflateOptions | undefined): DeflateOptions | undefined {
+  if (!o) return undefined;
+  if (o === true) return {};
+  const { zlibDeflateOptions, zlibInflateOptions: _i, concurrencyLimit: _c, ...rest } = o;
+  return { ...rest, level: rest.level ?? zlibDeflateOptions?.level, memLevel: rest.memLevel ?? zlibDeflateOptions?.memLevel };
 }
+
+function netConnect(options: net.NetConnectOpts & { socketPath?: string; path?: string }): net.Socket {
+  options.path = options.socketPath;
+  return net.connect(options);
+}
+
+function tlsConnect(options: tls.ConnectionOptions & { path?: string; host?: string }): tls.TLSSocket {
+  options.path = undefined;
+  if (!options.servername && options.servername !== "") options.servername = net.isIP(options.host ?? "") ? "" : options.host;
+  return tls.connect(options);
+}
+
+/** State kept across redirects of one WebSocket. */
+interface Origin {
+  ipc: boolean;
+  secure: boolean;
+  hostOrSocketPath: string | undefined;
+}
+const origins = new WeakMap<WebSocket, Origin>();
+
+function emitErrorAndClose(ws: WebSocket, err: Error): void {
+  ws._readyState = 2;
+  ws.emitError(err);
+  ws.emitClose();
+}
+
+/** Starts the opening handshake of `ws` (ws's initAsClient). Throws for an invalid URL or protocols. */
+export function initAsClient(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
+  const opts: Record<string, any> = {
+    protocolVersion: 13,
+    perMessageDeflate: true,
+    followRedirects: false,
+    maxRedirects: 10,
+    ...options.tls,
+    ...options,
+    socketPath: undefined,
+    hostname: undefined,
+    protocol: undefined,
+    timeout: undefined,
+    method: "GET",
+    host: undefined,
+    path: undefined,
+    port: undefined,
+  };
+  delete opts.protocols;
+  if (opts.protocolVersion !== 8 && opts.protocolVersion !== 13) {
+    throw new RangeError(`Unsupported protocol version: ${opts.protocolVersion} (supported versions: 8, 13)`);
+  }
+  let url: URL;
+  if (address instanceof URL) url = address;
+  else {
+    try {
+      url = new URL(address);
+    } catch {
+      throw new SyntaxError(`Invalid URL: ${address}`);
+    }
+  }
+  if (url.protocol === "http:" || url.protocol === "https:") {
+    url = new URL(url);
+    url.protocol = url.protocol === "http:" ? "ws:" : "wss:";
+  }
+  ws._url = url.href;
+  const secure = url.protocol === "wss:";
+  const ipc = url.protocol === "ws+unix:";
+  let invalid: string | undefined;
+  if (url.protocol !== "ws:" && !secure && !ipc) invalid = 'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"';
+  else if (ipc && !url.pathname) invalid = "The URL's pathname is empty";
+  else if (url.hash) invalid = "The URL contains a fragment identifier";
+  if (invalid) {
+    const err = new SyntaxError(invalid);
+    if (ws._redirects === 0) throw err;
+    return emitErrorAndClose(ws, err);
+  }
+
+  const key = randomBytes(16).toString("base64");
+  const request = secure ? https.request : http.request;
+  const protocolSet = new Set<string>();
+  let negotiator: ExtensionNegotiator | undefined;
+  opts.createConnection = opts.createConnection || (secure ? tlsConnect : netConnect);
+  opts.defaultPort = opts.defaultPort || (secure ? 443 : 80);
+  opts.port = url.port || (secure ? 443 : 80);
+  opts.host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  opts.headers = {
+    ...opts.headers,
+    "Sec-WebSocket-Version": opts.protocolVersion,
+    "Sec-WebSocket-Key": key,
+    Connection: "Upgrade",
+    Upgrade: "websocket",
+  };
+  opts.path = url.pathname + url.search;
+  opts.timeout = opts.handshakeTimeout;
+  const deflate = deflateOptions(opts.perMessageDeflate);
+  if (deflate) {
+    negotiator = deflateForClient(deflate, nodeDeflateEngine);
+    opts.headers["Sec-WebSocket-Extensions"] = negotiator.offer;
+  }
+  for (const p of protocols) {
+    if (typeof p !== "string" || !SUBPROTOCOL.test(p) || protocolSet.has(p)) throw new SyntaxError("An invalid or duplicated subprotocol was specified");
+    protocolSet.add(p);
+  }
+  if (protocols.length) opts.headers["Sec-WebSocket-Protocol"] = protocols.join(",");
+  if (opts.origin) {
+    if (opts.protocolVersion < 13) opts.headers["Sec-WebSocket-Origin"] = opts.origin;
+    else opts.headers.Origin = opts.origin;
+  }
+  if (url.username || url.password) opts.auth = `${unescape(url.username)}:${unescape(url.password)}`;
+  if (ipc) {
+    const i = opts.path.indexOf(":");
+    if (i === -1) {
+      opts.socketPath = opts.path;
+      opts.path = "";
+    } else {
+      opts.socketPath = opts.path.slice(0, i);
+      opts.path = opts.path.slice(i + 1);
+    }
+  }
+
+  let req: http.ClientRequest;
+  if (opts.followRedirects) {
+    if (ws._redirects === 0) {
+      origins.set(ws, { ipc, secure, hostOrSocketPath: ipc ? opts.socketPath : url.host });
+      // Headers in lower case, on a copy: a redirect may drop some without touching the caller's object.
+      const headers = options.headers;
+      options = { ...options, headers: {} };
+      for (const [k, v] of Object.entries(headers ?? {})) options.headers![k.toLowerCase()] = v;
+    } else if (ws.listenerCount("redirect") === 0) {
+      const o = origins.get(ws)!;
+      const sameHost = ipc ? o.ipc && opts.socketPath === o.hostOrSocketPath : !o.ipc && url.host === o.hostOrSocketPath;
+      if (!sameHost || (o.secure && !secure)) {
+        // As curl does: credentials do not follow a redirect to another host or to plain text.
+        delete opts.headers.authorization;
+        delete opts.headers.cookie;
+        if (!sameHost) delete opts.headers.host;
+        opts.auth = undefined;
+      }
+    }
+    // The first Authorization wins (curl's rule).
+    if (opts.auth && !options.headers!.authorization) options.headers!.authorization = "Basic " + Buffer.from(opts.auth).toString("base64");
+    req = ws._req = request(opts);
+    if (ws._redirects) ws.emit("redirect", ws.url, req);
+  } else {
+    req = ws._req = request(opts);
+  }
+
+  if (opts.timeout) req.on("timeout", () => ws.abortHandshake("Opening handshake has timed out"));
+
+  req.on("error", (err) => {
+    if (ws._req !== req || (req as { [kAborted]?: boolean })[kAborted]) return;
+    ws._req = null;
+    emitErrorAndClose(ws, err);
+  });
+
+  req.on("response", (res) => {
+    const location = res.headers.location;
+    const status = res.statusCode ?? 0;
+    if (location && opts.followRedirects && status >= 300 && status < 400) {
+      if (++ws._redirects > opts.maxRedirects) return ws.abortHandshake("Maximum redirects exceeded");
+      (req as { [kAborted]?: boolean })[kAborted] = true;
+      req.destroy();
+      let next: URL;
+      try {
+        next = new URL(location, address);
+      } catch {
+        return emitErrorAndClose(ws, new SyntaxError(`Invalid URL: ${location}`));
+      }
+      initAsClient(ws, next, protocols, options);
+    } else if (!ws.emit("unexpected-response", req, res)) {
+      ws.abortHandshake(`Unexpected server response: ${status}`);
+    }
+  });
+
+  req.on("upgrade", (res: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Errors on the socket are ours from here on (the request no longer listens).
+    socket.on("error", noop);
+    ws.emit("upgrade", res);
+    // The application may have closed the connection from an 'upgrade' listener.
+    if (ws.readyState !== CONNECTING) return;
+    ws._req = null;
+    const fail = (message: string) => ws.abortHandshake(message, socket);
+    const upgrade = res.headers.upgrade;
+    if (upgrade === undefined || upgrade.toLowerCase() !== "websocket") return fail("Invalid Upgrade header");
+    const digest = createHash("sha1").update(key + GUID).digest("base64");
+    if (res.headers["sec-websocket-accept"] !== digest) return fail("Invalid Sec-WebSocket-Accept header");
+    const serverProtocol = res.headers["sec-websocket-protocol"];
+    if (serverProtocol !== undefined) {
+      if (!protocolSet.size) return fail("Server sent a subprotocol but none was requested");
+      if (!protocolSet.has(serverProtocol)) return fail("Server sent an invalid subprotocol");
+    } else if (protocolSet.size) return fail("Server sent no subprotocol");
+    let codec: MessageCodec | undefined;
+    const extensions = res.headers["sec-websocket-extensions"];
+    if (extensions !== undefined) {
+      if (!negotiator) return fail("Server sent a Sec-WebSocket-Extensions header but no extension was requested");
+      let names: string[];
+      try {
+        names = parseExtensions([extensions]).map((e) => e.name);
+      } catch {
+        return fail("Invalid Sec-WebSocket-Extensions header");
+      }
+      if (names.length !== 1 || names[0] !== "permessage-deflate") return fail("Server indicated an extension that was not requested");
+      try {
+        codec = negotiator.accept(extensions);
+      } catch {
+        return fail("Invalid Sec-WebSocket-Extensions header");
+      }
+    }
+    socket.removeListener("error", noop);
+    ws.setSocket(socket, head, { protocol: serverProtocol ?? "", extensions: codec ? "permessage-deflate" : "", codec });
+  });
+
+  if (opts.finishRequest) opts.finishRequest(req, ws);
+  else req.end();
+}
+
+function noop(): void {}
+

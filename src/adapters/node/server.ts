@@ -1,55 +1,47 @@
-// A ws-like server: listens itself, attaches to an http(s).Server's 'upgrade' event, or serves
-// upgrades you hand it (noServer + handleUpgrade). Every socket handed to us gets an error listener
-// before anything else, nothing thrown by a hook escapes a Node event, and only an explicit yes
-// from verifyClient accepts.
+// ws 8's WebSocketServer on our engine. Three doors, as in ws: its own listener (`port`: an internal
+// http.Server, so every request is Node's own IncomingMessage), an http(s).Server's 'upgrade' event
+// (`server`), or upgrades the application hands over (`noServer` + handleUpgrade). What ws does not
+// do and we do (README, "From ws"): every socket gets an error listener before anything else,
+// nothing a request carries or a hook throws escapes a Node event, only an explicit yes from
+// verifyClient accepts (a promise too), a hook that never answers is cut by `handshakeTimeout`, and
+// two of our servers on one http.Server with different paths do not answer each other's requests.
 import { EventEmitter } from "node:events";
-import * as net from "node:net";
-import * as tls from "node:tls";
-import type * as http from "node:http";
+import * as http from "node:http";
+import * as https from "node:https";
+import type * as net from "node:net";
+import type * as tls from "node:tls";
+import { createHash } from "node:crypto";
 import type { Duplex } from "node:stream";
-import { Connection, type ConnectionOptions } from "../../protocol/connection.js";
-import type { UpgradeRequest } from "../../protocol/handshake/server.js";
-import { rejectResponse } from "../../protocol/handshake/server.js";
-import type { HttpHead } from "../../protocol/handshake/http.js";
-import { CloseCode } from "../../protocol/close-codes.js";
-import { WebSocket } from "./websocket.js";
-import { binaryAsBuffer } from "./buffers.js";
+import { parseExtensions } from "../../protocol/extensions/header.js";
+import { deflateForServer } from "../../protocol/extensions/permessage-deflate.js";
 import { nodeDeflateEngine } from "./zlib-engine.js";
-import { deflateForServer, type DeflateOptions } from "../../protocol/extensions/permessage-deflate.js";
+import { WebSocket, type SocketOptions } from "./websocket.js";
+import { deflateOptions, type PerMessageDeflateOptions } from "./client.js";
 
-/** What verifyClient is given, as in ws: the Origin header, whether TLS is on, and the request. */
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const KEY = /^[+/0-9A-Za-z]{22}==$/;
+const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
+
+/** What verifyClient is given, as in ws. */
 export interface VerifyClientInfo {
   origin: string | undefined;
   secure: boolean;
-  /**
-   * The http.IncomingMessage (server: / handleUpgrade). The own listener parses requests itself and
-   * gives a RequestInfo: method, url, httpVersion, headers and socket, typed as ws types it.
-   */
   req: http.IncomingMessage;
 }
 
-/** The fields of an http.IncomingMessage that the own listener can give (it parses requests itself). */
-export interface RequestInfo {
-  method: string;
-  url: string;
-  httpVersion: string;
-  /** Lower-cased names; repeated headers joined with ", " (set-cookie stays a list), as Node does. */
-  headers: Record<string, string | string[]>;
-  socket: Duplex;
-}
-
 /** ws's asynchronous answer: accept with `true`; anything else rejects with `code` (default 401). */
-export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void;
+export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: http.OutgoingHttpHeaders) => void;
 
 export type VerifyClient =
   | ((info: VerifyClientInfo) => boolean | Promise<boolean>)
   | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
 
-export interface ServerOptions extends ConnectionOptions {
-  port?: number;
+export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket> extends SocketOptions {
   host?: string;
+  port?: number;
+  backlog?: number;
   /** Attach to this HTTP(S) server's 'upgrade' event. */
-  server?: http.Server;
+  server?: http.Server | https.Server;
   /** Handle upgrades only through handleUpgrade(). */
   noServer?: boolean;
   /** Accept upgrades only for this path (others get 400 unless another 'upgrade' listener takes them). */
@@ -59,32 +51,32 @@ export interface ServerOptions extends ConnectionOptions {
    * `true` accepts; a hook that throws rejects with 500; one that never answers is cut by handshakeTimeout.
    */
   verifyClient?: VerifyClient;
-  /** Pick a subprotocol from the offered ones; return false/undefined for none. */
-  handleProtocols?: (protocols: string[], request: UpgradeRequest) => string | false | undefined;
-  /** Extra headers for the 101 response. */
-  headers?: Record<string, string>;
-  /** Keep the set of open clients (default true). */
+  /** Picks the subprotocol from the offered ones (a Set, in the client's order); false for none. */
+  handleProtocols?: (protocols: Set<string>, request: http.IncomingMessage) => string | false;
+  /** Keep the set of open clients in `clients` (default true). */
   clientTracking?: boolean;
-  /** Bytes queued toward a peer above which it must keep taking bytes (default 64 MiB; README, Reliability). */
-  maxPendingBytes?: number;
-  /** How long a peer may take no bytes while over maxPendingBytes, or while we close (default 30 s). */
-  stallTimeout?: number;
-  /** Serve wss:// on its own listener: key, cert and the other node:tls server options. */
-  tls?: tls.TlsOptions;
   /** Negotiate permessage-deflate when clients offer it (default false, as in ws). */
-  perMessageDeflate?: boolean | DeflateOptions;
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** The class to make connections with (a subclass of WebSocket). */
+  WebSocket?: T;
+  /** An addition: time a verifyClient hook may take to answer, ms (default 10 s; 0: no limit). */
+  handshakeTimeout?: number;
+  /** An addition: extra headers for every 101 response (ws: the 'headers' event). */
+  headers?: Record<string, string>;
+  /** An addition: serve wss:// on the own listener with these node:tls server options (key, cert...). */
+  tls?: tls.TlsOptions;
 }
 
-export interface ServerEvents {
-  connection: [socket: WebSocket, request: UpgradeRequest];
+export interface ServerEvents<W = WebSocket> {
+  connection: [socket: W, request: http.IncomingMessage];
+  /** The 101's header lines, before they are written: listeners may add to them. */
+  headers: [headers: string[], request: http.IncomingMessage];
   listening: [];
   error: [error: Error];
   close: [];
-  /** ws's event for a handshake that failed on our side (a hook threw); emitted only when listened to. */
-  wsClientError: [error: Error, socket: Duplex, request: UpgradeRequest];
+  /** A handshake that failed a check; when listened to, the listener answers the socket itself. */
+  wsClientError: [error: Error, socket: Duplex, request: http.IncomingMessage];
 }
-
-type Verdict = { status: number; message?: string; headers?: Record<string, string> } | { protocol: string | undefined };
 
 // Shared no-op listener: an 'error' on a socket with no listener would crash the process.
 function ignoreError(): void {}
@@ -101,35 +93,82 @@ function pathOf(target: string | undefined): string {
   return q === -1 ? t : t.slice(0, q);
 }
 
-/** Writes an HTTP error and closes once it is flushed (as ws's abortHandshake does). */
-function abortHandshake(socket: Duplex, status: number): void {
+/** Writes an HTTP error and closes once it is flushed (ws's abortHandshake). Never throws. */
+function abortHandshake(socket: Duplex, code: number, message?: string, headers?: http.OutgoingHttpHeaders): void {
   if (!socket.writable || socket.destroyed) return void socket.destroy();
+  const status = http.STATUS_CODES[code] ?? "Error";
+  const body = (message ?? status).replace(/[^\x20-\x7e\t\n]/g, "");
+  const all: http.OutgoingHttpHeaders = { Connection: "close", "Content-Type": "text/html", "Content-Length": Buffer.byteLength(body), ...headers };
+  const lines: string[] = [];
+  for (const [k, v] of Object.entries(all)) {
+    for (const value of Array.isArray(v) ? v : [v]) {
+      const line = `${k}: ${value}`;
+      // Headers a hook gave that HTTP cannot carry: fail closed, with a plain 500.
+      if (/[\r\n\0]/.test(line)) return abortHandshake(socket, 500);
+      lines.push(line);
+    }
+  }
   socket.once("finish", () => socket.destroy());
-  socket.end(rejectResponse(status));
+  socket.end(`HTTP/1.1 ${code} ${status}\r\n${lines.join("\r\n")}\r\n\r\n${body}`);
 }
 
-function requestInfo(request: UpgradeRequest, socket: Duplex): RequestInfo {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, values] of request.head.headers) headers[name] = name === "set-cookie" ? values : values.join(", ");
-  return { method: request.method, url: request.path, httpVersion: "1.1", headers, socket };
+/** Parses Sec-WebSocket-Protocol as ws does: a Set of tokens; throws on a malformed list. */
+function parseProtocols(header: string): Set<string> {
+  const out = new Set<string>();
+  for (const raw of header.split(",")) {
+    const p = raw.trim();
+    if (!TOKEN.test(p) || out.has(p)) throw new SyntaxError(`invalid subprotocol ${JSON.stringify(p)}`);
+    out.add(p);
+  }
+  return out;
 }
 
-export class WebSocketServer extends EventEmitter<ServerEvents> {
-  readonly clients = new Set<WebSocket>();
-  private readonly options: ServerOptions;
-  private netServer: net.Server | tls.Server | undefined;
-  private detach: (() => void) | undefined;
-  private closing = false;
+export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> extends EventEmitter<ServerEvents<InstanceType<T>>> {
+  /** The open connections (with `clientTracking`, the default). */
+  clients: Set<InstanceType<T>>;
+  /** The options as given, with ws's defaults filled in. */
+  options: ServerOptions<T>;
+  /** The path this server serves, if limited to one. */
+  get path(): string | undefined {
+    return this.options.path;
+  }
+  private _server: http.Server | https.Server | null = null;
+  private _removeListeners: (() => void) | null = null;
+  private _state: 0 | 1 | 2 = 0; // running, closing, closed
+  private _shouldEmitClose = false;
 
-  constructor(options: ServerOptions, onListening?: () => void) {
+  constructor(options: ServerOptions<T>, callback?: () => void) {
     super();
-    this.options = { clientTracking: true, ...options };
-    if (options.server) {
-      const server = options.server;
+    options = { clientTracking: true, perMessageDeflate: false, handshakeTimeout: 10_000, WebSocket: WebSocket as T, ...options };
+    if (
+      (options.port == null && !options.server && !options.noServer) ||
+      (options.port != null && (options.server || options.noServer)) ||
+      (options.server && options.noServer)
+    ) {
+      throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
+    }
+    if (options.port != null) {
+      const answer426 = (_req: http.IncomingMessage, res: http.ServerResponse) => {
+        const body = http.STATUS_CODES[426]!;
+        res.writeHead(426, { "Content-Length": body.length, "Content-Type": "text/plain" });
+        res.end(body);
+      };
+      const server = options.tls ? https.createServer({ ...options.tls }, answer426) : http.createServer(answer426);
+      // A client that resets during the TLS handshake is not a server error.
+      server.on("tlsClientError", (_e: Error, socket: Duplex) => socket.destroy());
+      this._server = server;
+      server.listen(options.port, options.host, options.backlog, callback);
+    } else if (options.server) {
+      this._server = options.server;
+    }
+    this.clients = new Set();
+    this.options = options;
+    const server = this._server;
+    if (server) {
       const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
         socket.on("error", ignoreError);
         try {
-          if (this.options.path && pathOf(req.url) !== this.options.path) return this.unmatched(server, socket);
+          if (!this.shouldHandle(req) && this.options.server) return this.unmatched(server, socket);
           this.handleUpgrade(req, socket, head, (ws, r) => this.emit("connection", ws, r));
         } catch {
           // Nothing a request carries may throw out of Node's 'upgrade' event (it would end the process).
@@ -137,184 +176,228 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
         }
       };
       (onUpgrade as Tagged)[kOurs] = true;
+      const onListening = () => this.emit("listening");
+      const onError = (e: Error) => this.emit("error", e);
+      server.on("listening", onListening);
+      server.on("error", onError);
       server.on("upgrade", onUpgrade);
-      // close() takes the listener off again, so a new server can take over the path (as in ws).
-      this.detach = () => server.removeListener("upgrade", onUpgrade);
-    } else if (!options.noServer) {
-      const srv = options.tls
-        ? tls.createServer({ ...options.tls }, (socket) => this.handleSocket(socket))
-        : net.createServer({ noDelay: true }, (socket) => this.handleSocket(socket));
-      this.netServer = srv;
-      // A client that resets during the TLS handshake is not a server error.
-      srv.on("tlsClientError", (_e: Error, socket: Duplex) => socket.destroy());
-      srv.on("error", (e) => this.emit("error", e));
-      srv.on("listening", () => this.emit("listening"));
-      if (onListening) this.once("listening", onListening);
-      srv.listen(options.port ?? 0, options.host);
+      this._removeListeners = () => {
+        server.removeListener("listening", onListening);
+        server.removeListener("error", onError);
+        server.removeListener("upgrade", onUpgrade);
+      };
     }
   }
 
   /**
-   * An upgrade for another path: ws answers 400. So do we, unless a listener that is not one of our
-   * servers is on the same HTTP server (it may take the socket) or another of ours took it.
+   * An upgrade for another path on a shared http.Server: ws answers 400. So do we, unless a listener
+   * that is not one of our servers is on it (it may take the socket), or another of ours took it.
    */
-  private unmatched(server: http.Server, socket: ClaimedSocket): void {
+  private unmatched(server: http.Server | https.Server, socket: ClaimedSocket): void {
     if (server.listeners("upgrade").some((l) => !(l as Tagged)[kOurs])) return;
     setImmediate(() => {
       if (!socket[kClaimed]) abortHandshake(socket, 400);
     });
   }
 
-  /** The bound address (own listener only). */
+  /** The bound address (own listener or the server given). */
   address(): net.AddressInfo | string | null {
-    return this.netServer?.address() ?? null;
+    if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
+    if (!this._server) return null;
+    return this._server.address();
   }
 
-  private connectionOptions(): ConnectionOptions {
-    return { createBinary: binaryAsBuffer, ...this.options };
-  }
-
-  /** Runs the whole handshake on a raw socket with our own HTTP parser. */
-  handleSocket(socket: Duplex): void {
-    socket.on("error", ignoreError);
-    if (this.closing) return void socket.destroy();
-    (socket as net.Socket).setNoDelay?.(true);
-    this.serve(socket, undefined, undefined, (ws, r) => this.emit("connection", ws, r));
-  }
-
-  /** ws-compatible: completes an upgrade that an HTTP server already parsed. */
-  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: WebSocket, request: UpgradeRequest) => void): void {
-    socket.on("error", ignoreError);
-    const claimed = socket as ClaimedSocket;
-    if (claimed[kClaimed]) throw new Error("handleUpgrade() was called more than once with the same socket");
-    claimed[kClaimed] = true;
-    // Called late (after asynchronous work) for a client that is already gone: nothing to serve.
-    if (!socket.readable || !socket.writable || socket.destroyed) return void socket.destroy();
-    // Replay the parsed request through our own validator, so every route applies the same rules.
-    const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-    this.serve(socket, req, Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1"), cb, head);
+  /** ws: whether this server takes the request (its path), overridable. */
+  shouldHandle(req: http.IncomingMessage): boolean {
+    return !this.options.path || pathOf(req.url) === this.options.path;
   }
 
   /**
-   * One handshake on `socket`, under the connection's handshake timeout from the start (a verifier
-   * that never answers is cut by it). `replay` is a request Node already parsed, `head` what followed it.
+   * ws 8: stops accepting new connections; open ones are left to close by themselves (call
+   * terminate() or close() on each to end them). 'close' (and the callback) come once the own
+   * listener closed, or at once for `server`/`noServer` when no client is left.
    */
-  private serve(socket: Duplex, req: http.IncomingMessage | undefined, replay: Uint8Array | undefined, cb: (ws: WebSocket, request: UpgradeRequest) => void, head?: Uint8Array): void {
-    const conn = Connection.server(this.connectionOptions());
-    const ws = new WebSocket(socket, conn, this.options);
-    ws.onRequest = (request) => {
-      this.decide(request, socket, req, (verdict) => {
-        // The handshake may have timed out, or the client gone, while an asynchronous hook decided.
-        if (conn.state !== "connecting" || conn.request !== request) return;
-        try {
-          if ("status" in verdict) conn.reject(verdict.status, verdict.headers, verdict.message);
-          else conn.accept(this.acceptOptions(request, verdict.protocol));
-        } catch (e) {
-          // Headers a hook or the options gave that HTTP cannot carry: fail closed, with 500.
-          this.clientError(e, socket, request);
-          conn.reject(500);
-        }
-        ws.driver.requestFlush();
-        if ((conn.state as string) !== "open") return; // rejected, or failed meanwhile
-        this.track(ws);
-        try {
-          cb(ws, request);
-        } catch (e) {
-          // The application's own listener: reported as Node reports it, after the 101 went out.
-          queueMicrotask(() => {
-            throw e;
-          });
-        }
-      });
-    };
-    if (replay) conn.receive(replay);
-    if (head?.length) conn.receive(head);
-    ws.driver.pump();
+  close(cb?: (err?: Error) => void): void {
+    if (this._state === 2) {
+      if (cb) this.once("close", () => cb(new Error("The server is not running")));
+      process.nextTick(() => this.emitClose());
+      return;
+    }
+    if (cb) this.once("close", cb);
+    if (this._state === 1) return;
+    this._state = 1;
+    if (this.options.noServer || this.options.server) {
+      this._removeListeners?.();
+      this._removeListeners = null;
+      this._server = null;
+      if (this.options.clientTracking && this.clients.size) this._shouldEmitClose = true;
+      else process.nextTick(() => this.emitClose());
+    } else {
+      const server = this._server!;
+      this._removeListeners?.();
+      this._removeListeners = null;
+      this._server = null;
+      server.close(() => this.emitClose());
+    }
   }
 
-  private acceptOptions(request: UpgradeRequest, protocol: string | undefined) {
-    const pmd = this.options.perMessageDeflate;
-    const deflate = pmd && request.extensions.length ? deflateForServer(request.extensions, pmd === true ? {} : pmd, nodeDeflateEngine) : undefined;
-    return { protocol, headers: this.options.headers, extensions: deflate?.extensions, codec: deflate?.codec };
+  private emitClose(): void {
+    this._state = 2;
+    this.emit("close");
   }
 
-  /** Calls `done` once with the verdict, synchronously when the hooks are; never throws. */
-  private decide(request: UpgradeRequest, socket: Duplex, req: http.IncomingMessage | undefined, done: (v: Verdict) => void): void {
-    if (this.closing) return done({ status: 503 });
-    const o = this.options;
-    if (o.path && pathOf(request.path) !== o.path) return done({ status: 400 });
+  /** ws: completes an upgrade that an HTTP server parsed; `cb(ws, req)` once it is open. */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: InstanceType<T>, request: http.IncomingMessage) => void): void {
+    socket.on("error", ignoreError);
+    const claimed = socket as ClaimedSocket;
+    if (claimed[kClaimed]) throw new Error("server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration");
+    claimed[kClaimed] = true;
+    const headers = req.headers;
+    const key = headers["sec-websocket-key"];
+    const upgrade = headers.upgrade;
+    const version = Number(headers["sec-websocket-version"]);
+    if (req.method !== "GET") return this.refuse(req, socket, 405, "Invalid HTTP method");
+    if (upgrade === undefined || upgrade.toLowerCase() !== "websocket") return this.refuse(req, socket, 400, "Invalid Upgrade header");
+    if (key === undefined || !KEY.test(key)) return this.refuse(req, socket, 400, "Missing or invalid Sec-WebSocket-Key header");
+    if (version !== 13 && version !== 8) {
+      return this.refuse(req, socket, 400, "Missing or invalid Sec-WebSocket-Version header", { "Sec-WebSocket-Version": "13, 8" });
+    }
+    if (!this.shouldHandle(req)) return abortHandshake(socket, 400);
+    let protocols = new Set<string>();
+    const protocolHeader = headers["sec-websocket-protocol"];
+    if (protocolHeader !== undefined) {
+      try {
+        protocols = parseProtocols(protocolHeader);
+      } catch {
+        return this.refuse(req, socket, 400, "Invalid Sec-WebSocket-Protocol header");
+      }
+    }
+    const extensionHeader = headers["sec-websocket-extensions"];
+    let deflate: ReturnType<typeof deflateForServer>;
+    const pmd = deflateOptions(this.options.perMessageDeflate);
+    if (pmd && extensionHeader !== undefined) {
+      try {
+        parseExtensions([extensionHeader]);
+        deflate = deflateForServer([extensionHeader], pmd, nodeDeflateEngine);
+      } catch {
+        return this.refuse(req, socket, 400, "Invalid or unacceptable Sec-WebSocket-Extensions header");
+      }
+    }
+    const verify = this.options.verifyClient;
+    const complete = () => this.completeUpgrade(deflate, key, protocols, req, socket, head, cb);
+    if (!verify) return complete();
+    this.verify(verify, { origin: headers[version === 8 ? "sec-websocket-origin" : "origin"] as string | undefined, secure: isSecure(req), req }, socket, req, complete);
+  }
+
+  /** Runs verifyClient, failing closed: only `true` goes on. Never throws. */
+  private verify(verify: VerifyClient, info: VerifyClientInfo, socket: Duplex, req: http.IncomingMessage, complete: () => void): void {
     let answered = false;
-    const once = (v: Verdict) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const once = (go: () => void) => {
       if (answered) return;
       answered = true;
-      done(v);
+      if (timer) clearTimeout(timer);
+      socket.removeListener("close", onGone);
+      go();
     };
-    const failed = (e: unknown) => {
-      this.clientError(e, socket, request);
-      once({ status: 500 });
-    };
-    const proceed = () => {
-      let protocol: string | undefined;
-      try {
-        if (o.handleProtocols && request.protocols.length) protocol = o.handleProtocols(request.protocols, request) || undefined;
-      } catch (e) {
-        return failed(e);
-      }
-      if (protocol !== undefined && !request.protocols.includes(protocol)) return failed(new TypeError("handleProtocols returned a protocol that was not offered"));
-      once({ protocol });
-    };
-    const verify = o.verifyClient;
-    if (!verify) return proceed();
-    const info: VerifyClientInfo = {
-      origin: request.origin,
-      secure: socket instanceof tls.TLSSocket || (socket as { encrypted?: boolean }).encrypted === true,
-      req: req ?? (requestInfo(request, socket) as unknown as http.IncomingMessage),
-    };
-    // Fail closed: only `true` accepts; a status a hook gives is used when it is an HTTP error.
-    const answer: VerifyClientCallback = (result, code, message, headers) => {
-      if (result === true) return proceed();
-      const status = typeof code === "number" && code >= 400 && code <= 599 ? code : 401;
-      once({ status, message, headers });
-    };
+    const onGone = () => once(() => {});
+    const failed = (e: unknown) =>
+      once(() => {
+        this.clientError(e, socket, req);
+        abortHandshake(socket, 500);
+      });
+    const answer: VerifyClientCallback = (result, code, message, headers) =>
+      once(() => {
+        if (result === true) return complete();
+        const status = typeof code === "number" && code >= 400 && code <= 599 ? code : 401;
+        abortHandshake(socket, status, message, headers);
+      });
+    socket.once("close", onGone);
+    const ms = this.options.handshakeTimeout ?? 0;
+    if (ms > 0) timer = setTimeout(() => once(() => socket.destroy()), ms);
     try {
-      if (verify.length >= 2) {
-        (verify as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(info, answer);
-        return;
-      }
+      if (verify.length >= 2) return void (verify as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(info, answer);
       const v = (verify as (i: VerifyClientInfo) => unknown)(info);
-      if (v && typeof (v as PromiseLike<unknown>).then === "function") {
-        (v as PromiseLike<unknown>).then((r) => answer(r === true), failed);
-      } else if (typeof v === "number") answer(false, v);
+      if (v && typeof (v as PromiseLike<unknown>).then === "function") (v as PromiseLike<unknown>).then((r) => answer(r === true), failed);
       else answer(v === true);
     } catch (e) {
       failed(e);
     }
   }
 
-  private clientError(e: unknown, socket: Duplex, request: UpgradeRequest): void {
-    if (this.listenerCount("wsClientError") > 0) this.emit("wsClientError", e instanceof Error ? e : new Error(String(e)), socket, request);
+  private completeUpgrade(
+    deflate: ReturnType<typeof deflateForServer>,
+    key: string,
+    protocols: Set<string>,
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    cb: (ws: InstanceType<T>, request: http.IncomingMessage) => void,
+  ): void {
+    // Called late (after an asynchronous hook) for a client that is already gone: nothing to serve.
+    if (!socket.readable || !socket.writable || socket.destroyed) return void socket.destroy();
+    if (this._state > 0) return abortHandshake(socket, 503);
+    const lines = [
+      "HTTP/1.1 101 Switching Protocols",
+      "Upgrade: websocket",
+      "Connection: Upgrade",
+      `Sec-WebSocket-Accept: ${createHash("sha1").update(key + GUID).digest("base64")}`,
+    ];
+    const Ctor = this.options.WebSocket!;
+    const ws = new Ctor(null, this.options as never) as InstanceType<T>;
+    let protocol = "";
+    try {
+      if (protocols.size) {
+        const chosen = this.options.handleProtocols ? this.options.handleProtocols(protocols, req) : protocols.values().next().value;
+        if (chosen) {
+          protocol = chosen;
+          lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
+        }
+      }
+      if (deflate) lines.push(`Sec-WebSocket-Extensions: ${deflate.extensions}`);
+      for (const [k, v] of Object.entries(this.options.headers ?? {})) lines.push(`${k}: ${v}`);
+      this.emit("headers", lines, req);
+      if (lines.some((l) => /[\r\n\0]/.test(l))) throw new TypeError("a 101 header line holds a line break or NUL");
+    } catch (e) {
+      // A hook that throws, or headers HTTP cannot carry: fail closed, with 500.
+      deflate?.codec.close();
+      this.clientError(e, socket, req);
+      return abortHandshake(socket, 500);
+    }
+    socket.write(lines.concat("\r\n").join("\r\n"));
+    ws.setSocket(socket, head, { protocol, extensions: deflate ? "permessage-deflate" : "", codec: deflate?.codec });
+    if (this.options.clientTracking) {
+      this.clients.add(ws);
+      ws.on("close", () => {
+        this.clients.delete(ws);
+        if (this._shouldEmitClose && !this.clients.size) process.nextTick(() => this.emitClose());
+      });
+    }
+    try {
+      cb(ws, req);
+    } catch (e) {
+      // The application's own listener: reported as Node reports it, after the 101 went out.
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
   }
 
-  private track(ws: WebSocket): void {
-    if (!this.options.clientTracking) return;
-    this.clients.add(ws);
-    ws.on("close", () => this.clients.delete(ws));
+  /** A failed check: 'wsClientError' when listened to (the listener answers), else the HTTP error. */
+  private refuse(req: http.IncomingMessage, socket: Duplex, code: number, message: string, headers?: http.OutgoingHttpHeaders): void {
+    if (this.listenerCount("wsClientError")) {
+      this.emit("wsClientError", new Error(message), socket, req);
+      return;
+    }
+    abortHandshake(socket, code, message, headers);
   }
 
-  /** Stops accepting, closes every client with 1001, and calls back once all are gone. */
-  close(cb?: (err?: Error) => void): void {
-    this.closing = true;
-    this.detach?.();
-    this.detach = undefined;
-    for (const ws of this.clients) ws.close(CloseCode.GoingAway, "server shutting down");
-    const done = () => {
-      this.emit("close");
-      cb?.();
-    };
-    if (this.netServer) this.netServer.close(() => done());
-    else queueMicrotask(done);
+  private clientError(e: unknown, socket: Duplex, req: http.IncomingMessage): void {
+    if (this.listenerCount("wsClientError") > 0) this.emit("wsClientError", e instanceof Error ? e : new Error(String(e)), socket, req);
   }
 }
 
-export type { HttpHead };
+function isSecure(req: http.IncomingMessage): boolean {
+  const s = req.socket as { authorized?: boolean; encrypted?: boolean } | undefined;
+  return !!(s?.authorized || s?.encrypted);
+}

@@ -25,15 +25,22 @@ class SocketTransport implements Transport {
     return this.socket.writableLength === 0;
   }
 
-  write(chunks: Uint8Array[]): boolean {
+  readonly reportsWrites = true;
+
+  write(chunks: Uint8Array[], done?: (err?: Error | null) => void): boolean {
     const socket = this.socket;
-    if (socket.destroyed) return true;
+    if (socket.destroyed) {
+      if (done) queueMicrotask(() => done(new Error("The socket was closed")));
+      return true;
+    }
     let ok: boolean;
     if (chunks.length === 1) {
-      ok = socket.write(chunks[0]!);
+      ok = socket.write(chunks[0]!, done);
     } else {
       socket.cork();
-      for (const c of chunks) socket.write(c);
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) socket.write(chunks[i]!);
+      socket.write(chunks[last]!, done);
       socket.uncork();
       ok = socket.writableLength < socket.writableHighWaterMark;
     }

@@ -1,122 +1,448 @@
-// A ws-like WebSocket object for Node: EventEmitter with 'open', 'message' (data, isBinary),
-// 'fragment' (data, isBinary, first, last) with `fragments: true`, 'ping', 'pong',
-// 'close' (code, reason, wasClean), 'error', and send/ping/pong/close/terminate.
+// ws 8's WebSocket, on our engine: `new WebSocket(url, protocols, options)` connects (client over
+// Node's http/https request, client.ts); a server makes one with `new WebSocket(null)` and hands it
+// the upgraded socket. Events as ws emits them: 'open', 'message' (data, isBinary) with text and
+// binary as Buffers (binaryType: 'nodebuffer' | 'arraybuffer' | 'fragments'), 'ping'/'pong'
+// (Buffer), 'close' (code, reason Buffer), 'error' (ws's codes), 'upgrade', 'unexpected-response',
+// 'redirect'; plus, as additions, 'fragment' (with `fragments: true`) and a third 'close' argument
+// `wasClean`. Underneath, one ConnectionDriver reads straight into core memory and writes once per
+// read (README, "Performance").
 import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
-import type { Connection } from "../../protocol/connection.js";
+import type * as http from "node:http";
+import { Connection, type ConnectionOptions, type MessageCodec } from "../../protocol/connection.js";
 import type { ConnectionEvent } from "../../protocol/events.js";
-import type { UpgradeRequest } from "../../protocol/handshake/server.js";
+import { CloseCode, isValidWireCloseCode } from "../../protocol/close-codes.js";
 import { driveSocket } from "./socket-driver.js";
 import type { ConnectionDriver, DriverLimits } from "../driver.js";
-import { dispatchEvent, READY_STATES, type EventSink, type SocketEvents } from "../events.js";
+import { READY_STATES } from "../events.js";
 import { messages } from "../whatwg.js";
+import { binaryAsBuffer } from "./buffers.js";
+import { toWsError } from "./errors.js";
+import { addEventListener, defineEventAttributes, removeEventListener, type EventListenerLike } from "./event-target.js";
+import { initAsClient, type ClientOptions } from "./client.js";
 
 export const CONNECTING = 0;
 export const OPEN = 1;
 export const CLOSING = 2;
 export const CLOSED = 3;
+const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
+const BINARY_TYPES = ["nodebuffer", "arraybuffer", "fragments"] as const;
+export type BinaryType = (typeof BINARY_TYPES)[number];
 
+/** ws's defaults for what both roles share (ws: 100 MiB payloads, 30 s close timeout). */
+export const WS_DEFAULTS = { maxPayload: 100 * 1024 * 1024, closeTimeout: 30_000 } as const;
 
-type SendCallback = (err?: Error) => void;
+type Callback = (err?: Error | null) => void;
+export type Data = string | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | Blob | number | readonly any[] | { valueOf(): ArrayBuffer } | null | undefined;
+export type RawData = Buffer | ArrayBuffer | Buffer[];
 
-export type WebSocketEvents = SocketEvents<Buffer>;
+export interface WebSocketEvents {
+  open: [];
+  message: [data: RawData, isBinary: boolean];
+  fragment: [data: Buffer, isBinary: boolean, first: boolean, last: boolean];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  close: [code: number, reason: Buffer, wasClean: boolean];
+  error: [error: Error];
+  upgrade: [response: http.IncomingMessage];
+  "unexpected-response": [request: http.ClientRequest, response: http.IncomingMessage];
+  redirect: [url: string, request: http.ClientRequest];
+  drain: [];
+}
+
+/** What both roles take when a socket is handed over (ws's receiver options plus ours). */
+export interface SocketOptions extends ConnectionOptions, DriverLimits {
+  /** ws: largest message (and frame) accepted, bytes (default 100 MiB). */
+  maxPayload?: number;
+  /** ws: answer pings automatically (default true). */
+  autoPong?: boolean;
+  /** ws: emit several messages of one read synchronously (default true); false defers each to the next macrotask turn. */
+  allowSynchronousEvents?: boolean;
+  /** ws: skip the UTF-8 check of text messages and close reasons (default false). */
+  skipUTF8Validation?: boolean;
+  /** ws: how long to wait for the peer to close after the close handshake (default 30 s). */
+  closeTimeout?: number;
+}
+
+interface SetSocketOptions {
+  protocol: string;
+  extensions: string;
+  codec: MessageCodec | undefined;
+}
+
+function toBuffer(data: Exclude<Data, Blob | number | null | undefined>): Buffer | string {
+  if (typeof data === "string" || Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  // Fragments ('fragments' binaryType) are sent as the message they make up.
+  if (Array.isArray(data) && data.length && data.every((d) => Buffer.isBuffer(d))) return Buffer.concat(data);
+  if (Array.isArray(data)) return Buffer.from(data as number[]);
+  const v = (data as { valueOf(): unknown }).valueOf();
+  if (v instanceof ArrayBuffer) return Buffer.from(v);
+  throw new TypeError("The data argument must be a string, a Buffer, an ArrayBuffer, a typed array, a DataView or a Blob");
+}
+
+function byteLength(data: Data): number {
+  if (data == null) return 0;
+  if (typeof data === "number") return String(data).length;
+  if (typeof Blob !== "undefined" && data instanceof Blob) return data.size;
+  const b = toBuffer(data as Exclude<Data, Blob | number | null | undefined>);
+  return typeof b === "string" ? Buffer.byteLength(b) : b.length;
+}
+
+function isBlob(data: unknown): data is Blob {
+  return typeof Blob !== "undefined" && data instanceof Blob;
+}
+
+function asArrayBuffer(buf: Buffer): ArrayBuffer {
+  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer as ArrayBuffer;
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+}
+
+function notOpen(state: number): Error {
+  return new Error(`WebSocket is not open: readyState ${state} (${STATE_NAMES[state]})`);
+}
 
 export class WebSocket extends EventEmitter<WebSocketEvents> {
-  static readonly CONNECTING = CONNECTING;
-  static readonly OPEN = OPEN;
-  static readonly CLOSING = CLOSING;
-  static readonly CLOSED = CLOSED;
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSING: 2;
+  declare static readonly CLOSED: 3;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
 
-  /** @internal */
-  readonly driver: ConnectionDriver;
-  private readonly conn: Connection;
-  private readonly rawSocket: Duplex;
+  /** @internal */ _url = "";
+  /** @internal */ _protocol = "";
+  /** @internal */ _extensions = "";
+  /** @internal */ _binaryType: BinaryType = "nodebuffer";
+  /** @internal The state before a socket is set, and the floor set by terminate()/an abort. */
+  _readyState = CONNECTING;
+  /** @internal The upgraded socket (ws names it `_socket`; ws's tests and some tools read it). */
+  _socket: Duplex | null = null;
+  /** @internal The client's pending http.ClientRequest. */
+  _req: http.ClientRequest | null = null;
+  /** @internal */ _isServer: boolean;
+  /** @internal */ _redirects = 0;
+  /** @internal Bytes given to send() after the connection closed (ws counts them). */
+  _bufferedAmount = 0;
+  /** @internal */ _errorEmitted = false;
+  /** @internal */ _closeEmitted = false;
+  /** @internal */ driver: ConnectionDriver | undefined;
+  private conn: Connection | undefined;
+  /** @internal The options the socket is driven with (ws's receiver options plus ours). */
+  _options: SocketOptions;
+  /** Sends waiting behind a Blob being read (ws keeps the order of sends). */
+  private queue: (() => void)[] | undefined;
 
-  /** @internal Created by WebSocketServer and connect(). */
-  constructor(socket: Duplex, conn: Connection, limits?: DriverLimits) {
+  constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
     super();
-    this.conn = conn;
-    this.rawSocket = socket;
-    this.driver = driveSocket(socket, conn, this, limits);
+    if (address === null) {
+      this._isServer = true;
+      this._options = (protocols as SocketOptions | undefined) ?? options ?? {};
+      return;
+    }
+    this._isServer = false;
+    let list: string[];
+    if (protocols === undefined) list = [];
+    else if (Array.isArray(protocols)) list = protocols;
+    else if (typeof protocols === "object" && protocols !== null) {
+      options = protocols as ClientOptions;
+      list = options.protocols === undefined ? [] : Array.isArray(options.protocols) ? options.protocols : [options.protocols as string];
+    } else list = [protocols as string];
+    this._options = options ?? {};
+    initAsClient(this, address, list, options ?? {});
   }
 
-  get readyState(): number {
-    return READY_STATES[this.conn.state];
+  /** ws: 'nodebuffer' (default), 'arraybuffer' or 'fragments'; applies to binary messages. */
+  get binaryType(): BinaryType {
+    return this._binaryType;
   }
-  get protocol(): string {
-    return this.conn.protocol;
+  set binaryType(type: BinaryType) {
+    if (BINARY_TYPES.includes(type)) this._binaryType = type;
+  }
+
+  get bufferedAmount(): number {
+    if (!this._socket || !this.conn) return this._bufferedAmount;
+    return this.conn.bufferedAmount + this._socket.writableLength + this._bufferedAmount;
   }
   get extensions(): string {
-    return this.conn.extensions;
+    return this._extensions;
   }
-  /** Bytes queued but not yet handed to the kernel. */
-  get bufferedAmount(): number {
-    return this.conn.bufferedAmount + this.rawSocket.writableLength;
+  get isPaused(): boolean {
+    return this.driver?.isPaused ?? false;
   }
-  /** The underlying socket. */
-  get socket(): Duplex {
-    return this.rawSocket;
+  get protocol(): string {
+    return this._protocol;
+  }
+  get readyState(): 0 | 1 | 2 | 3 {
+    const s = this.conn ? Math.max(READY_STATES[this.conn.state], this._readyState) : this._readyState;
+    if (s === CLOSED && !this._closeEmitted) return CLOSING;
+    return s as 0 | 1 | 2 | 3;
+  }
+  get url(): string {
+    return this._url;
+  }
+  /** The underlying socket (an addition: ws keeps it as `_socket`). */
+  get socket(): Duplex | null {
+    return this._socket;
   }
 
-  /** @internal Server role: decides on the upgrade request. */
-  onRequest: ((request: UpgradeRequest) => void) | undefined;
+  declare onopen: ((event: unknown) => void) | null;
+  declare onmessage: ((event: unknown) => void) | null;
+  declare onclose: ((event: unknown) => void) | null;
+  declare onerror: ((event: unknown) => void) | null;
+  declare addEventListener: (type: "open" | "message" | "close" | "error", listener: EventListenerLike, options?: { once?: boolean }) => void;
+  declare removeEventListener: (type: "open" | "message" | "close" | "error", listener: EventListenerLike) => void;
 
-  /** @internal DriverHooks: the socket is its own hooks and event sink (no closures per socket). */
+  /**
+   * @internal Takes over an upgraded socket (both roles): the 101 is done, `head` is what followed it.
+   */
+  setSocket(socket: Duplex, head: Uint8Array, opts: SetSocketOptions): void {
+    const o = this._options;
+    const maxPayload = o.maxPayload ?? WS_DEFAULTS.maxPayload;
+    const conn = Connection.open(this._isServer ? "server" : "client", {
+      textAsBytes: true,
+      createBinary: binaryAsBuffer,
+      ...o,
+      maxFrameSize: o.maxFrameSize ?? (maxPayload || undefined),
+      maxMessageSize: o.maxMessageSize ?? (maxPayload || undefined),
+      closeTimeout: o.closeTimeout ?? WS_DEFAULTS.closeTimeout,
+      protocol: opts.protocol,
+      extensions: opts.extensions,
+      codec: opts.codec,
+    });
+    this._protocol = opts.protocol;
+    this._extensions = opts.extensions;
+    this._socket = socket;
+    this.conn = conn;
+    (socket as { setTimeout?: (ms: number) => void }).setTimeout?.(0);
+    (socket as { setNoDelay?: (on?: boolean) => void }).setNoDelay?.(true);
+    this.driver = driveSocket(socket, conn, this, o);
+    if (head.length) conn.receive(head);
+    this.driver.pump();
+  }
+
+  /** @internal DriverHooks */
   onEvent(ev: ConnectionEvent): void {
-    dispatchEvent(ev, this as EventSink);
+    switch (ev.type) {
+      case "message": {
+        let data: unknown = ev.data;
+        if (ev.binary && this._binaryType !== "nodebuffer") {
+          data = this._binaryType === "arraybuffer" ? asArrayBuffer(ev.data as Buffer) : [ev.data];
+        }
+        this.emit("message", data as RawData, ev.binary);
+        break;
+      }
+      case "fragment":
+        this.emit("fragment", ev.data as Buffer, ev.binary, ev.first, ev.last);
+        break;
+      case "ping":
+      case "pong":
+        this.emit(ev.type, Buffer.from(ev.data.buffer, ev.data.byteOffset, ev.data.byteLength));
+        break;
+      case "open":
+        this.emit("open");
+        break;
+      case "close":
+        this.emitClose(ev.code, ev.reason, ev.wasClean);
+        break;
+      case "error":
+        this.emitError(toWsError(ev.error));
+        break;
+    }
   }
 
   /** @internal */
   onDrain(): void {
-    this.emit("drain");
+    if (this.listenerCount("drain")) this.emit("drain");
+  }
+
+  /** @internal ws emits 'error' at most once per connection. */
+  emitError(err: Error): void {
+    if (this._errorEmitted) return;
+    this._errorEmitted = true;
+    // An error nobody listens to is not thrown (a server must not die on one peer's bad frame).
+    if (this.listenerCount("error") > 0) this.emit("error", err);
   }
 
   /** @internal */
-  hasErrorListener(): boolean {
-    return this.listenerCount("error") > 0;
+  emitClose(code: number = CloseCode.Abnormal, reason = "", wasClean = false): void {
+    if (this._closeEmitted) return;
+    this._closeEmitted = true;
+    this._readyState = CLOSED;
+    if (this.queue) {
+      const q = this.queue;
+      this.queue = undefined;
+      for (const run of q) run();
+    }
+    this.emit("close", code, reason ? Buffer.from(reason) : EMPTY, wasClean);
   }
 
-  /** Sends a message; strings as text, bytes as binary (override with `binary`). */
-  send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView, options?: { binary?: boolean; compress?: boolean } | SendCallback, cb?: SendCallback): void {
+  /**
+   * ws: sends a message. `options.binary` (default: not a string), `compress` (default true, with
+   * permessage-deflate), `fin` (false sends a fragment, continued by the next send). The callback
+   * runs once the bytes were handed to the socket, or with an error.
+   */
+  send(data: Data, options?: { binary?: boolean; compress?: boolean; fin?: boolean; mask?: boolean } | Callback, cb?: Callback): void {
+    if (this.readyState === CONNECTING) throw notOpen(CONNECTING);
     if (typeof options === "function") {
       cb = options;
-      options = undefined;
+      options = {};
     }
-    const sent = this.driver.send(data, options ?? {});
-    if (cb) queueMicrotask(() => cb!(sent ? undefined : new Error("WebSocket is not open")));
+    if (typeof data === "number") data = String(data);
+    if (this.queue) {
+      const opts = options;
+      this.queue.push(() => this.send(data, opts, cb));
+      return;
+    }
+    if (this.readyState !== OPEN) return this.sendAfterClose(data, cb);
+    if (isBlob(data)) return this.sendBlob(data, options ?? {}, cb);
+    const payload = data == null ? EMPTY : toBuffer(data as Exclude<Data, Blob | number | null | undefined>);
+    const binary = options?.binary ?? typeof payload !== "string";
+    if (options?.fin === false || this.fragmenting) {
+      const fin = options?.fin !== false;
+      this.driver!.sendFragment(payload, binary, fin, cb);
+      this.fragmenting = !fin;
+      return;
+    }
+    this.driver!.send(payload, { binary, compress: options?.compress }, cb);
+  }
+  private fragmenting = false;
+
+  private sendBlob(blob: Blob, options: { binary?: boolean; compress?: boolean; fin?: boolean }, cb: Callback | undefined): void {
+    this.queue = [];
+    blob.arrayBuffer().then(
+      (ab) => {
+        const q = this.queue;
+        this.queue = undefined;
+        if (this.readyState === OPEN) this.send(Buffer.from(ab), { binary: true, ...options }, cb);
+        else if (cb) process.nextTick(cb, notOpen(this.readyState));
+        for (const run of q ?? []) run();
+      },
+      () => {
+        this.queue = undefined;
+        const err = new DOMException("The blob could not be read", "NotReadableError");
+        if (cb) process.nextTick(cb, err);
+        this.emitError(err);
+        this.terminate();
+      },
+    );
   }
 
-  ping(data?: Uint8Array | string): void {
-    this.driver.ping(data);
-  }
-  pong(data?: Uint8Array | string): void {
-    this.driver.pong(data);
-  }
-  close(code?: number, reason?: string): void {
-    this.driver.close(code, reason);
+  private sendAfterClose(data: Data, cb: Callback | undefined): void {
+    if (data) this._bufferedAmount += byteLength(data);
+    if (cb) process.nextTick(cb, notOpen(this.readyState));
   }
 
-  /** Destroys the connection at once (no close handshake). */
+  /** ws: sends a ping (payload up to 125 bytes); the `mask` argument is accepted and ignored. */
+  ping(data?: Data | Callback, mask?: boolean | Callback, cb?: Callback): void {
+    this.control("ping", data, mask, cb);
+  }
+
+  /** ws: sends a pong. */
+  pong(data?: Data | Callback, mask?: boolean | Callback, cb?: Callback): void {
+    this.control("pong", data, mask, cb);
+  }
+
+  private control(kind: "ping" | "pong", data: Data | Callback, mask: boolean | Callback | undefined, cb: Callback | undefined): void {
+    if (this.readyState === CONNECTING) throw notOpen(CONNECTING);
+    if (typeof data === "function") {
+      cb = data;
+      data = undefined;
+    } else if (typeof mask === "function") cb = mask;
+    if (typeof data === "number") data = String(data);
+    const payload = data == null || isBlob(data) ? EMPTY : toBuffer(data as Exclude<Data, Blob | number | null | undefined>);
+    const bytes = typeof payload === "string" ? Buffer.from(payload) : payload;
+    if (bytes.length > 125) throw new RangeError("The data size must not be greater than 125 bytes");
+    if (this.readyState !== OPEN) return this.sendAfterClose(data, cb);
+    this.driver!.control(kind, bytes, cb);
+  }
+
+  /**
+   * ws: starts the closing handshake. No code sends a close frame without a status; a code must be
+   * 1000 or a valid code to send (TypeError otherwise); the reason is at most 123 bytes.
+   */
+  close(code?: number, data?: string | Buffer): void {
+    const state = this.readyState;
+    if (state === CLOSED) return;
+    if (state === CONNECTING) return this.abortHandshake("WebSocket was closed before the connection was established");
+    if (code !== undefined && (typeof code !== "number" || !(code === CloseCode.Normal || isValidWireCloseCode(code)))) {
+      throw new TypeError("First argument must be a valid error code number");
+    }
+    const reason = data === undefined ? "" : typeof data === "string" ? data : Buffer.from(data).toString();
+    if (code !== undefined && Buffer.byteLength(reason) > 123) throw new RangeError("The message must not be greater than 123 bytes");
+    if (state === CLOSING || !this.driver) return;
+    // The close frame is handed to the socket now (not batched with later sends): nothing may follow it.
+    this.driver.close(code ?? CloseCode.NoStatus, code === undefined ? "" : reason);
+    this.driver.pump();
+  }
+
+  /** ws: destroys the connection at once (no close handshake). */
   terminate(): void {
-    this.driver.destroy();
+    const state = this.readyState;
+    if (state === CLOSED) return;
+    if (state === CONNECTING) return this.abortHandshake("WebSocket was closed before the connection was established");
+    if (this._socket) {
+      this._readyState = CLOSING;
+      this.driver!.destroy();
+    }
   }
 
-  /** `for await (const { data, isBinary } of socket)`: messages until the socket closes. */
-  [Symbol.asyncIterator](): AsyncGenerator<{ data: string | Buffer; isBinary: boolean }> {
-    return messages<string | Buffer>(this);
-  }
-
-  /** Stops reading from the socket (backpressure toward the peer); no 'message' until resume(). */
+  /** ws: stops reading; messages wait until resume(). Nothing while CONNECTING or CLOSED. */
   pause(): void {
-    this.driver.pause();
+    const s = this.readyState;
+    if (s === CONNECTING || s === CLOSED) return;
+    this.driver?.pause();
   }
 
-  /** Reads again, once our own backpressure allows it too; held messages are delivered first. */
   resume(): void {
-    this.driver.resume();
+    const s = this.readyState;
+    if (s === CONNECTING || s === CLOSED) return;
+    this.driver?.resume();
   }
 
-  get isPaused(): boolean {
-    return this.driver.isPaused;
+  /** `for await (const { data, isBinary } of socket)`: messages until the socket closes (an addition). */
+  [Symbol.asyncIterator](): AsyncGenerator<{ data: RawData; isBinary: boolean }> {
+    return messages<RawData>(this as never) as AsyncGenerator<{ data: RawData; isBinary: boolean }>;
+  }
+
+  /** @internal Fails the opening handshake (client): the request is aborted, then 'error' and 'close'. */
+  abortHandshake(message: string, stream?: Duplex): void {
+    this._readyState = CLOSING;
+    const err = new Error(message);
+    const req = this._req;
+    if (stream) {
+      stream.destroy(err);
+      stream.once("error", (e) => this.emitError(e));
+      stream.once("close", () => this.emitClose());
+      return;
+    }
+    this._req = null;
+    if (req) {
+      (req as { [kAborted]?: boolean })[kAborted] = true;
+      req.destroy();
+      if (req.socket && !req.socket.destroyed) req.socket.destroy();
+    }
+    process.nextTick(() => {
+      this.emitError(err);
+      this.emitClose();
+    });
   }
 }
+
+/** Marks a request aborted on purpose, so its 'error' is not reported twice. */
+export const kAborted = Symbol("wasmsocket.aborted");
+const EMPTY = Buffer.alloc(0);
+
+for (const [name, value] of [["CONNECTING", CONNECTING], ["OPEN", OPEN], ["CLOSING", CLOSING], ["CLOSED", CLOSED]] as const) {
+  Object.defineProperty(WebSocket, name, { enumerable: true, value });
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
+}
+for (const name of ["binaryType", "bufferedAmount", "extensions", "isPaused", "protocol", "readyState", "url"]) {
+  Object.defineProperty(WebSocket.prototype, name, { ...Object.getOwnPropertyDescriptor(WebSocket.prototype, name), enumerable: true });
+}
+WebSocket.prototype.addEventListener = addEventListener as never;
+WebSocket.prototype.removeEventListener = removeEventListener as never;
+defineEventAttributes(WebSocket.prototype);
