@@ -1,14 +1,14 @@
-// Headless Chromium (Debian's package, driven by playwright-core): the browser's own WebSocket
-// against our Node server (with the permessage-deflate it offers), and the browser bundle running
-// on the WASM SIMD core inside the page. `.ci/run` installs Chromium with apt-get.
+// Headless Chromium, driven by playwright-core: the browser's own WebSocket against our Node server
+// (with the permessage-deflate it offers), and the browser bundle running on the WASM SIMD core
+// inside a page and inside a service worker. The browser is the system's where one is installed,
+// else the one the npm package @sparticuz/chromium ships (test/helpers/chromium.ts): no apt needed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { browserRequired, findChromium } from "./helpers/chromium.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ROOT = join(import.meta.dirname, "..");
 
 async function freePort(): Promise<number> {
@@ -20,26 +20,24 @@ async function freePort(): Promise<number> {
   });
 }
 
-// Without Chromium the test is skipped (so `npm test` is green on a fresh machine without apt), but
-// not in CI (`CI=true`, where `.ci/run` installs it): there a missing browser fails the run.
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
-if (skip) console.warn(`browser test skipped: ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run does)`);
+// No browser to be had: skipped, with one line saying why, unless WASMSOCKET_REQUIRE_BROWSER=1
+// (.ci/run sets it), where the tests fail with that reason instead.
+const found = await findChromium();
+const skip = !found.ok && !browserRequired();
+if (!found.ok) console.warn(`browser tests ${skip ? "SKIPPED" : "FAIL"}: no Chromium: ${found.reason}${skip ? " (WASMSOCKET_REQUIRE_BROWSER=1 makes this a failure)" : ""}`);
 
-describe.skipIf(skip)("in headless Chromium", () => {
+describe.skipIf(skip)(`in headless Chromium (${found.ok ? `${found.source}: ${found.version}` : "none"})`, () => {
   let browser: Browser;
   let server: ChildProcess;
   let origin: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+    if (!found.ok) return; // required: each test fails with the reason
     const port = await freePort();
     server = spawn(process.execPath, ["examples/start.mjs", "--port", String(port)], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
     await new Promise<void>((resolve) => server.stdout!.on("data", (d) => String(d).includes("listening") && resolve()));
     origin = `http://127.0.0.1:${port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await chromium.launch(found.launchOptions);
   });
   afterAll(async () => {
     await browser?.close();
@@ -48,6 +46,7 @@ describe.skipIf(skip)("in headless Chromium", () => {
 
   /** Opens `path`, waits for the page to publish its result in body[data-result], fails on page errors. */
   async function resultOf(path: string) {
+    if (!found.ok) throw new Error(`no Chromium, and WASMSOCKET_REQUIRE_BROWSER is set: ${found.reason}`);
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));

@@ -1,14 +1,13 @@
-// What the Deno and Bun servers share: the handshake decision, deflate, and client tracking.
+// What the Deno and Bun servers and overStreams() share: the handshake decision, deflate, and client tracking.
 import { Connection, type ConnectionOptions } from "../protocol/connection.js";
 import type { UpgradeRequest } from "../protocol/handshake/server.js";
 import { deflateForServer, type DeflateOptions } from "../protocol/extensions/permessage-deflate.js";
 import type { DeflateEngine } from "../protocol/extensions/deflate-engine.js";
 import type { WebSocketConnection } from "./socket.js";
 
-export interface RuntimeServerOptions extends ConnectionOptions {
-  port?: number;
-  hostname?: string;
-  /** Decide whether to accept: only `true` (or a promise of it) accepts; a number rejects with that status. */
+/** How a server answers an upgrade request: serve() in wasmsocket/deno and wasmsocket/bun, and overStreams() in the server role. */
+export interface UpgradeOptions {
+  /** Decide whether to accept: only `true` (or a promise of it) accepts; a number rejects with that status (default: accept every request). */
   verifyClient?: (request: UpgradeRequest) => boolean | number | Promise<boolean | number>;
   /** Pick a subprotocol from the offered ones. */
   handleProtocols?: (protocols: string[], request: UpgradeRequest) => string | false | undefined;
@@ -16,10 +15,15 @@ export interface RuntimeServerOptions extends ConnectionOptions {
   perMessageDeflate?: boolean | DeflateOptions;
 }
 
+export interface RuntimeServerOptions extends ConnectionOptions, UpgradeOptions {
+  port?: number;
+  hostname?: string;
+}
+
 export type OnConnection = (ws: WebSocketConnection, request: UpgradeRequest) => void;
 
 /** Wires the server-side handshake of a freshly accepted transport. */
-export function acceptOn(ws: WebSocketConnection, conn: Connection, options: RuntimeServerOptions, engine: DeflateEngine, onConnection: OnConnection): void {
+export function acceptOn(ws: WebSocketConnection, conn: Connection, options: UpgradeOptions, engine: DeflateEngine, onConnection: OnConnection): void {
   ws.onRequest = (request) => {
     // The handshake may time out, or the client go, while an asynchronous verifier decides.
     const decided = (v: unknown) => {

@@ -1,0 +1,170 @@
+// overStreams(pair, conn, options): the public way to run a connection over a ReadableStream /
+// WritableStream pair one already has, in either role, with a handshake or already open, using only
+// the package's public exports (no driver, no onRequest).
+import { afterEach, describe, expect, it } from "vitest";
+import net from "node:net";
+import { Duplex } from "node:stream";
+import type { AddressInfo } from "node:net";
+import { WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
+import { Connection, overStreams, deflateForClient, pakoEngine, type StreamPair, type WebSocketConnection } from "../src/index.js";
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const f of cleanups.splice(0)) f();
+});
+
+/** Two duplex ends joined by a pair of TransformStreams, as in a service worker. */
+function pipePair(): [StreamPair, StreamPair] {
+  const a = new TransformStream<Uint8Array, Uint8Array>();
+  const b = new TransformStream<Uint8Array, Uint8Array>();
+  return [
+    { readable: a.readable, writable: b.writable },
+    { readable: b.readable, writable: a.writable },
+  ];
+}
+
+function closed(ws: WebSocketConnection): Promise<[number, string, boolean]> {
+  return new Promise((r) => ws.on("close", (code, reason, wasClean) => r([code, reason, wasClean])));
+}
+
+function echo(ws: WebSocketConnection): void {
+  ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
+}
+
+const toWeb = (socket: net.Socket) => Duplex.toWeb(socket) as unknown as StreamPair;
+
+describe("overStreams over a real TCP socket (Duplex.toWeb)", () => {
+  it("server role: answers ws's upgrade request with the subprotocol and permessage-deflate it was told to", async () => {
+    const requests: string[] = [];
+    const server = net.createServer((socket) => {
+      const ws = overStreams(toWeb(socket), Connection.server(), {
+        verifyClient: (request) => (requests.push(request.path), request.path === "/chat"),
+        handleProtocols: (protocols) => protocols.find((p) => p === "v2") ?? false,
+        perMessageDeflate: { threshold: 0 },
+      });
+      echo(ws);
+      serverCloses.push(closed(ws));
+    });
+    const serverCloses: Promise<[number, string, boolean]>[] = [];
+    cleanups.push(() => server.close());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const client = new WsClient(`${url}/chat`, ["v1", "v2"], { perMessageDeflate: { threshold: 0 } });
+    await new Promise((r, j) => (client.once("open", r), client.once("error", j)));
+    expect(client.protocol).toBe("v2");
+    expect(client.extensions).toContain("permessage-deflate");
+    const got: unknown[] = [];
+    const done = new Promise<void>((r) =>
+      client.on("message", (data, isBinary) => {
+        got.push(isBinary ? [...(data as Buffer)] : String(data));
+        if (got.length === 2) r();
+      }),
+    );
+    client.send("ü".repeat(3000));
+    client.send(new Uint8Array([1, 2, 3]));
+    await done;
+    expect(got).toEqual(["ü".repeat(3000), [1, 2, 3]]);
+    client.close(4001, "bye");
+    // The server answers with the code (the reason is ours to echo or not).
+    expect(await new Promise((r) => client.once("close", (code) => r(code)))).toBe(4001);
+    expect(await serverCloses[0]).toEqual([4001, "bye", true]);
+
+    // verifyClient said no: the client sees the status, the server's socket closes (1006).
+    const refused = new WsClient(`${url}/other`);
+    const status = await new Promise((r) => refused.once("unexpected-response", (_req, res) => r(res.statusCode)));
+    expect(status).toBe(401);
+    expect(requests).toEqual(["/chat", "/other"]);
+    expect((await serverCloses[1]!)[0]).toBe(1006);
+  });
+
+  it("client role: sends its upgrade request by itself and talks to ws's server, with deflate on pako", async () => {
+    const wss = new WsServer({ port: 0, host: "127.0.0.1", perMessageDeflate: { threshold: 0 }, handleProtocols: () => "v1" });
+    cleanups.push(() => wss.close());
+    await new Promise((r) => wss.once("listening", r));
+    wss.on("connection", (ws) => ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary })));
+    const port = (wss.address() as AddressInfo).port;
+
+    const tcp = net.connect(port, "127.0.0.1");
+    await new Promise((r) => tcp.once("connect", r));
+    const ws = overStreams(toWeb(tcp), Connection.client(`ws://127.0.0.1:${port}/`, { protocols: ["v1"], negotiator: deflateForClient({ threshold: 0 }, pakoEngine) }));
+    const got: unknown[] = [];
+    ws.on("open", () => {
+      ws.send("hello");
+      ws.send(new Uint8Array([7, 8]));
+    });
+    ws.on("message", (data, isBinary) => {
+      got.push(isBinary ? [...(data as Uint8Array)] : data);
+      if (got.length === 2) ws.close(1000, "done");
+    });
+    expect(await closed(ws)).toEqual([1000, "done", true]);
+    expect(got).toEqual(["hello", [7, 8]]);
+    expect([ws.protocol, ws.extensions]).toEqual(["v1", "permessage-deflate"]);
+  });
+});
+
+describe("overStreams over a pair of TransformStreams", () => {
+  it("both roles of ours, with an asynchronous verifyClient and compressed messages", async () => {
+    const [serverEnd, clientEnd] = pipePair();
+    const server = overStreams(serverEnd, Connection.server(), {
+      verifyClient: async (request) => request.head.headers.get("x-token")?.[0] === "secret",
+      perMessageDeflate: true,
+    });
+    echo(server);
+    const client = overStreams(clientEnd, Connection.client("ws://streams.local/", { headers: { "x-token": "secret" }, negotiator: deflateForClient({}, pakoEngine) }));
+    const opened = new Promise<void>((r) => client.on("open", r));
+    const serverOpened = new Promise<void>((r) => server.on("open", r));
+    const message = new Promise<unknown>((r) => client.on("message", r));
+    await opened;
+    await serverOpened;
+    expect(server.extensions).toBe("permessage-deflate");
+    client.send("x".repeat(10_000));
+    expect(await message).toBe("x".repeat(10_000));
+    const serverClosed = closed(server);
+    client.close(1000);
+    expect(await closed(client)).toEqual([1000, "", true]);
+    expect(await serverClosed).toEqual([1000, "", true]);
+  });
+
+  it("a refused request: the client reports the status as 'error', then closes 1006", async () => {
+    const [serverEnd, clientEnd] = pipePair();
+    overStreams(serverEnd, Connection.server(), { verifyClient: () => 403 });
+    const client = overStreams(clientEnd, Connection.client("ws://streams.local/"));
+    const error = new Promise<Error>((r) => client.on("error", r));
+    expect(await closed(client)).toEqual([1006, "", false]);
+    expect((await error).message).toMatch(/403/);
+  });
+
+  it("without options, the server role accepts the request (no subprotocol, no extension)", async () => {
+    const [serverEnd, clientEnd] = pipePair();
+    const server = overStreams(serverEnd, Connection.server());
+    echo(server);
+    const client = overStreams(clientEnd, Connection.client("ws://streams.local/", { negotiator: deflateForClient({}, pakoEngine) }));
+    client.on("open", () => client.send("plain"));
+    client.on("message", (data) => {
+      expect(data).toBe("plain");
+      client.close();
+    });
+    expect(await closed(client)).toEqual([1000, "", true]);
+    expect(client.extensions).toBe("");
+  });
+
+  it("already open (Connection.open): no handshake, 'open' fires for listeners added after overStreams returns", async () => {
+    const [a, b] = pipePair();
+    const server = overStreams(a, Connection.open("server"));
+    const client = overStreams(b, Connection.open("client"));
+    const opens: string[] = [];
+    server.on("open", () => opens.push("server"));
+    client.on("open", () => opens.push("client"));
+    expect(client.readyState).toBe(1);
+    echo(server);
+    const message = new Promise<unknown>((r) => client.on("message", (data, isBinary) => r([data, isBinary])));
+    client.send(new Uint8Array([1, 2, 3]));
+    expect(await message).toEqual([new Uint8Array([1, 2, 3]), true]);
+    expect(opens.sort()).toEqual(["client", "server"]);
+    const serverClosed = closed(server);
+    server.close(4000, "bye");
+    expect(await closed(client)).toEqual([4000, "bye", true]);
+    expect(await serverClosed).toEqual([4000, "bye", true]);
+  });
+});
