@@ -153,7 +153,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
         res.writeHead(426, { "Content-Length": body.length, "Content-Type": "text/plain" });
         res.end(body);
       };
-      const server = options.tls ? https.createServer({ ...options.tls }, answer426) : http.createServer(answer426);
+      // The opening handshake's deadline covers the request head too (slowloris): Node's own timers.
+      const ht = options.handshakeTimeout ?? 0;
+      const timeouts: http.ServerOptions = ht > 0 ? { headersTimeout: ht, requestTimeout: ht, connectionsCheckingInterval: Math.min(1000, ht) } : {};
+      const server = options.tls ? https.createServer({ ...options.tls, ...timeouts }, answer426) : http.createServer(timeouts, answer426);
       // A client that resets during the TLS handshake is not a server error.
       server.on("tlsClientError", (_e: Error, socket: Duplex) => socket.destroy());
       this._server = server;
@@ -161,7 +164,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     } else if (options.server) {
       this._server = options.server;
     }
-    this.clients = new Set();
+    // As ws: no set at all when clients are not tracked.
+    this.clients = (options.clientTracking ? new Set() : undefined) as Set<InstanceType<T>>;
     this.options = options;
     const server = this._server;
     if (server) {
@@ -277,8 +281,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     const pmd = deflateOptions(this.options.perMessageDeflate);
     if (pmd && extensionHeader !== undefined) {
       try {
-        parseExtensions([extensionHeader]);
+        const offered = parseExtensions([extensionHeader]).some((e) => e.name === "permessage-deflate");
         deflate = deflateForServer([extensionHeader], pmd, nodeDeflateEngine);
+        // As ws: permessage-deflate offered, but no offer we can take, is a bad request.
+        if (offered && !deflate) throw new SyntaxError("no acceptable permessage-deflate offer");
       } catch {
         return this.refuse(req, socket, 400, "Invalid or unacceptable Sec-WebSocket-Extensions header");
       }
