@@ -273,13 +273,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** @internal */
   emitClose(code: number = CloseCode.Abnormal, reason = "", wasClean = false): void {
     if (this._closeEmitted) return;
-    const queue = this.queue;
-    if (queue) {
-      // Still CLOSING for these callbacks, as in ws.
-      this.queue = undefined;
-      const err = new Error("The socket was closed while the blob was being read");
-      for (const run of queue) run(err);
-    }
     this._closeEmitted = true;
     this._readyState = CLOSED;
     this.emit("close", code, reason ? Buffer.from(reason) : EMPTY, wasClean);
