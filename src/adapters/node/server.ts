@@ -129,8 +129,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   /** The options as given, with ws's defaults filled in. */
   options: ServerOptions<T>;
   /** The path this server serves, if limited to one. */
-  get path(): string | undefined {
-    return this.options.path;
+  get path(): string {
+    return this.options.path as string;
   }
   private _server: http.Server | https.Server | null = null;
   private _removeListeners: (() => void) | null = null;

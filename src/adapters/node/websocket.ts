@@ -32,9 +32,14 @@ export type BinaryType = (typeof BINARY_TYPES)[number];
 /** ws's defaults for what both roles share (ws: 100 MiB payloads, 30 s close timeout). */
 export const WS_DEFAULTS = { maxPayload: 100 * 1024 * 1024, closeTimeout: 30_000 } as const;
 
-type Callback = (err?: Error | null) => void;
-export type Data = string | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | Blob | number | readonly any[] | { valueOf(): ArrayBuffer } | null | undefined;
-export type RawData = Buffer | ArrayBuffer | Buffer[] | Blob;
+type Callback = (err?: Error) => void;
+export type Data =
+  | string | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | Blob | number | readonly any[]
+  | { valueOf(): ArrayBuffer | SharedArrayBuffer | Uint8Array | readonly number[] | string }
+  | { [Symbol.toPrimitive](hint: string): string }
+  | null | undefined;
+/** As ws types it; with binaryType 'blob' a binary message is a Blob. */
+export type RawData = Buffer | ArrayBuffer | Buffer[];
 
 export interface WebSocketEvents {
   open: [];
@@ -77,8 +82,11 @@ function toBuffer(data: Exclude<Data, Blob | number | null | undefined>): Buffer
   // Fragments ('fragments' binaryType) are sent as the message they make up.
   if (Array.isArray(data) && data.length && data.every((d) => Buffer.isBuffer(d))) return Buffer.concat(data);
   if (Array.isArray(data)) return Buffer.from(data as number[]);
+  const prim = (data as { [Symbol.toPrimitive]?: (hint: string) => string })[Symbol.toPrimitive];
+  if (typeof prim === "function") return prim.call(data, "string");
   const v = (data as { valueOf(): unknown }).valueOf();
-  if (v instanceof ArrayBuffer) return Buffer.from(v);
+  if (v !== data && (typeof v === "string" || v instanceof ArrayBuffer || ArrayBuffer.isView(v) || Array.isArray(v))) return toBuffer(v as never);
+  if (typeof SharedArrayBuffer !== "undefined" && v instanceof SharedArrayBuffer) return Buffer.from(v);
   throw new TypeError("The data argument must be a string, a Buffer, an ArrayBuffer, a typed array, a DataView or a Blob");
 }
 
