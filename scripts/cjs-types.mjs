@@ -28,6 +28,7 @@ const toCjs = (text) =>
     .replace(/\bexport\s+(?:type\s+)?\{([^}]*)\}/g, (_, list) => `export {${untype(list)}}`)
     .replace(/(\bfrom\s+["'])(\.{1,2}\/[^"']*?)\.js(["'])/g, "$1$2.cjs$3")
     .replace(/(\bimport\(\s*["'])(\.{1,2}\/[^"']*?)\.js(["']\s*\))/g, "$1$2.cjs$3")
+    .replace(/(\bdeclare\s+module\s+["'])(\.{1,2}\/[^"']*?)\.js(["'])/g, "$1$2.cjs$3")
     .replace(/(^|\n)(export|import)(\s+["'])(\.{1,2}\/[^"']*?)\.js(["'])/g, "$1$2$3$4.cjs$5");
 for (const file of walk(TYPES)) writeFileSync(file.replace(/\.d\.ts$/, ".d.cts"), toCjs(readFileSync(file, "utf8")));
 
@@ -57,6 +58,18 @@ for (const s of exports) {
   if (target.flags & ts.SymbolFlags.Value && !runtime.has(s.name)) throw new Error(`node entry: ${s.name} is a value in the declarations but not exported at run time (a type-only export of a class?)`);
 }
 const names = exports.map((s) => s.name).filter((n) => n !== "default" && !statics.has(n)).sort();
+// Names the class has as statics (e.g. WebSocketServer, as ws) stay its statics; the namespace
+// adds only their type meaning, so `WebSocket.WebSocketServer` works as a type too.
+const typeOnly = exports
+  .filter((s) => s.name !== "default" && statics.has(s.name))
+  .filter((s) => {
+    const t = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
+    return t.flags & (ts.SymbolFlags.Class | ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias);
+  })
+  // A generic one is aliased with its defaults (WebSocket.WebSocketServer as a type, without
+  // parameters); written out, its constraints would name files by absolute path.
+  .map((s) => `${s.name} = entry.${s.name}`)
+  .sort();
 
 writeFileSync(
   "dist/node.d.cts",
@@ -66,6 +79,7 @@ import entry = require("./types/node.cjs");
 declare class WebSocket extends entry.${mainName === "default" ? "default" : "WebSocket"} {}
 declare namespace WebSocket {
 ${names.map((n) => `  export import ${n} = entry.${n};`).join("\n")}
+${typeOnly.map((n) => `  export type ${n};`).join("\n")}
 }
 export = WebSocket;
 `,

@@ -98,7 +98,7 @@ describe("the packed tarball", () => {
   });
 
   it("type-checks TypeScript consumers (module nodenext, ESM and CommonJS; moduleResolution bundler)", async () => {
-    const base = { strict: true, noEmit: true, skipLibCheck: false, types: ["node"], typeRoots: [join(ROOT, "node_modules/@types")], lib: ["ES2022", "DOM"] };
+    const base = { target: "es2022", strict: true, noEmit: true, skipLibCheck: false, types: ["node"], typeRoots: [join(ROOT, "node_modules/@types")], lib: ["ES2022", "DOM"] };
     writeFileSync(join(app, "tsconfig.nodenext.json"), JSON.stringify({ compilerOptions: { ...base, module: "nodenext", moduleResolution: "nodenext" }, files: ["consumer.mts", "consumer.cts"] }));
     writeFileSync(join(app, "tsconfig.bundler.json"), JSON.stringify({ compilerOptions: { ...base, module: "esnext", moduleResolution: "bundler" }, files: ["consumer.ts"] }));
     await Promise.all([sh(join(BIN, "tsc"), ["-p", "tsconfig.nodenext.json"], app), sh(join(BIN, "tsc"), ["-p", "tsconfig.bundler.json"], app)]);

@@ -10,11 +10,15 @@ wss.on("connection", (ws) => ws.on("message", (data, isBinary) => ws.send(data, 
 wss.on("listening", () => {
   const url = `ws://127.0.0.1:${wss.address().port}/`;
   const ws = typeof WebSocket.connect === "function" ? WebSocket.connect(url) : new WebSocket(url);
+  let got;
   ws.on("open", () => ws.send("hello"));
-  ws.on("message", (data) => ws.close(1000, String(data)));
-  ws.on("close", (code, reason) => {
-    const ok = code === 1000 && String(reason) === "hello";
-    console.log(ok ? `ok cjs ${backendInfo().name}` : `failed: ${code} ${reason}`);
+  ws.on("message", (data) => {
+    got = String(data);
+    ws.close(1000);
+  });
+  ws.on("close", (code) => {
+    const ok = code === 1000 && got === "hello";
+    console.log(ok ? `ok cjs ${backendInfo().name}` : `failed: ${code} ${got}`);
     wss.close();
     process.exit(ok ? 0 : 1);
   });
