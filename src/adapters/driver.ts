@@ -159,6 +159,11 @@ export class ConnectionDriver {
     return this.userPaused;
   }
 
+  /** Whether reading is stopped, by the application or by our own backpressure. */
+  get readingPaused(): boolean {
+    return this.userPaused || this.congested;
+  }
+
   /** Dispatches pending events, then writes everything produced, then acts on the state. */
   pump(): void {
     if (this.dispatching) return;

@@ -97,7 +97,8 @@ function pathOf(target: string | undefined): string {
 function abortHandshake(socket: Duplex, code: number, message?: string, headers?: http.OutgoingHttpHeaders): void {
   if (!socket.writable || socket.destroyed) return void socket.destroy();
   const status = http.STATUS_CODES[code] ?? "Error";
-  const body = (message ?? status).replace(/[^\x20-\x7e\t\n]/g, "");
+  // The application's message goes out as it gave it (UTF-8, as ws sends it).
+  const body = message ?? status;
   const all: http.OutgoingHttpHeaders = { Connection: "close", "Content-Type": "text/html", "Content-Length": Buffer.byteLength(body), ...headers };
   const lines: string[] = [];
   for (const [k, v] of Object.entries(all)) {
@@ -315,7 +316,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     const answer: VerifyClientCallback = (result, code, message, headers) =>
       once(() => {
         if (result === true) return complete();
-        const status = typeof code === "number" && code >= 400 && code <= 599 ? code : 401;
+        // ws's `code || 401`, kept to statuses that refuse (a redirect to a login page is one).
+        const status = typeof code === "number" && Number.isInteger(code) && code >= 300 && code <= 599 ? code : 401;
         abortHandshake(socket, status, message, headers);
       });
     socket.once("close", onGone);
