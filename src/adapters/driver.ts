@@ -248,10 +248,6 @@ export class ConnectionDriver {
     this.queued(this.conn.pong(data), cb);
   }
 
-  control(kind: "ping" | "pong", data: Uint8Array | string, cb?: WriteCallback): void {
-    this.queued(kind === "ping" ? this.conn.ping(data) : this.conn.pong(data), cb);
-  }
-
   /** Something was queued (or refused): its callback runs with the write that carries it. */
   private queued(sent: boolean, cb: WriteCallback | undefined): void {
     if (cb) {

@@ -50,21 +50,6 @@ export class FrameScanner {
    */
   errorHeader = -1;
 
-  /** Whether a data frame's payload is partly received (bytes of it are still to come). */
-  get midFrame(): boolean {
-    return this.state[L.S_PHASE] === 1 || this.tailLen > 0;
-  }
-
-  /** Whether a fragmented message is in progress. */
-  get midMessage(): boolean {
-    return this.state[L.S_MSG_OPCODE] !== 0;
-  }
-
-  setRsv1Allowed(allowed: boolean): void {
-    const s = this.state;
-    s[L.S_CONFIG] = (s[L.S_CONFIG]! & ~L.CONFIG_RSV1_ALLOWED) | (allowed ? L.CONFIG_RSV1_ALLOWED : 0);
-  }
-
   /**
    * Scans `chunk`, calling `sink.onPiece` for each frame piece in order. Returns the first rule
    * violation (pieces before it were delivered), or ScanError.None.

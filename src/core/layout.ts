@@ -31,7 +31,6 @@ export const E_FRAME_LEN = 3;
 export const ENTRY_FIELDS = 4;
 export const ENTRY_SIZE = ENTRY_FIELDS * 4;
 
-export const OPCODE_MASK = 0x0f;
 export const F_FIN = 1 << 4;
 export const F_RSV1 = 1 << 5;
 export const F_START = 1 << 6;

@@ -271,7 +271,6 @@ export class Connection implements FrameSink {
     } else {
       try {
         const res = validateResponse(parsed.head, this.clientKey, this.clientProtocols);
-        this.responseHead = res;
         if (this.negotiator) this.codec = this.negotiator.accept(res.extensions);
         else if (res.extensions) throw new HandshakeError("server accepted an extension we did not offer", 502, "WS_ERR_BAD_EXTENSIONS");
         this.becomeOpen(res.protocol, res.extensions);
@@ -282,8 +281,6 @@ export class Connection implements FrameSink {
     }
   }
 
-  /** Client role: the validated server response (for extension negotiation). */
-  responseHead: ReturnType<typeof validateResponse> | undefined;
 
   private handshakeFailed(e: unknown): void {
     // By brand, not class: a negotiator or codec may come from another bundle (errors.ts).

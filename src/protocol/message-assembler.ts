@@ -36,10 +36,6 @@ export class MessageAssembler {
     if (frameLen <= PREALLOC_ALWAYS || frameLen <= available * PREALLOC_FACTOR) this.exact = allocFilled(frameLen);
   }
 
-  get length(): number {
-    return this.total;
-  }
-
   /** Copies bytes[ptr, ptr+len) in. */
   append(bytes: Uint8Array, ptr: number, len: number): void {
     if (this.exact) {

@@ -8,7 +8,3 @@ export const Opcode = {
   Pong: 0xa,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
-
-export function isControlOpcode(opcode: number): boolean {
-  return opcode >= 0x8;
-}

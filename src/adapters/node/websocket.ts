@@ -409,7 +409,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     if (this.readyState !== OPEN) return this.sendAfterClose(data, cb);
     const run = (err?: Error) => {
       if (err) cb?.(err);
-      else if (this.conn?.state === "open") this.driver!.control(kind, bytes, cb);
+      else if (this.conn?.state === "open") this.driver![kind](bytes, cb);
       else if (cb) process.nextTick(cb, notOpen(this.readyState));
     };
     if (this.queue) this.queue.push(run);
