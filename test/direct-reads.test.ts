@@ -17,7 +17,7 @@ const REQUEST = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: 
 
 const listening = (s: { once(e: "listening", f: () => void): unknown }) => new Promise<void>((r) => s.once("listening", () => r()));
 const opened = (ws: WebSocket) => new Promise<void>((r) => ws.once("open", () => r()));
-const directOf = (ws: WebSocket) => ws.driver.directReads;
+const directOf = (ws: WebSocket) => ws.driver!.directReads;
 
 /** Reassembles the unmasked frames a server sends: [opcode, payload] per message (pongs included). */
 function parseServerFrames(bytes: Buffer): { messages: [number, Buffer][]; rest: number } {
@@ -73,7 +73,7 @@ describe("direct reads into core memory", () => {
       ws.on("message", (data, isBinary) => {
         received.set(ws, (received.get(ws) ?? 0) + 1);
         // The application may use the core between reads (it shares the input window's memory).
-        if (data.length > 1024) {
+        if ((data as Buffer).length > 1024) {
           mask(new Uint8Array(big), KEY);
           expect(isValidUtf8(big)).toBe(true);
         }
@@ -235,8 +235,8 @@ describe("direct reads into core memory", () => {
     for (let i = 0; i < count; i++) sock.write(frame({ opcode: 2, payload, key: KEY }));
     await new Promise((r) => setTimeout(r, 300));
     // The server stopped reading: its socket is paused with replies queued, and no more arrives.
-    expect(accepted.socket.isPaused()).toBe(true);
-    expect(accepted.socket.writableLength).toBeGreaterThan(0);
+    expect(accepted.socket!.isPaused()).toBe(true);
+    expect(accepted.socket!.writableLength).toBeGreaterThan(0);
     const seen = received.get(accepted)!;
     await new Promise((r) => setTimeout(r, 200));
     expect(received.get(accepted)).toBe(seen);

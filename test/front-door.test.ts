@@ -215,7 +215,7 @@ describe("handing sockets over", () => {
     const ws = new WS(`ws://127.0.0.1:${port}/`);
     cleanups.push(() => ws.terminate());
     expect(String(await new Promise((r, j) => ws.once("message", r).once("error", j)))).toBe("once");
-    expect(errors).toEqual(["handleUpgrade() was called more than once with the same socket"]);
+    expect(errors).toEqual(["server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration"]);
   });
 
   it("a verifier rejecting with headers HTTP cannot carry gets 500 at once, nothing injected", async () => {
