@@ -36,7 +36,7 @@ describe("our Node server with fragments: true", () => {
       });
       ws.on("message", () => events.push("message"));
       ws.on("ping", () => events.push("ping"));
-      ws.on("close", (...a) => closes.push(a));
+      ws.on("close", (code, reason, wasClean) => closes.push([code, reason.toString(), wasClean]));
     });
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
