@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import { WebSocketServer, connect, mask, isValidUtf8, type WebSocket } from "../src/node.js";
 import { directReads } from "../src/adapters/node/direct-reads.js";
 import { frame, KEY } from "./helpers/frames.js";
+import { closeServer } from "./helpers/servers.js";
 
 const REQUEST = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
@@ -81,7 +82,7 @@ describe("direct reads into core memory", () => {
       });
     });
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => closeServer(server));
 
   it("are used by accepted sockets, client sockets and HTTP-upgraded sockets; not over TLS", async () => {
     const client = connect(`ws://127.0.0.1:${port}`);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WS, { WebSocketServer as WsServer } from "ws";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, connect, type WebSocket } from "../src/node.js";
+import { closeServer } from "./helpers/servers.js";
 
 const SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20];
 
@@ -61,7 +62,7 @@ describe("ws client → wasmsocket server", () => {
       ws.on("close", (code, reason) => serverSide.closes.push([code, reason.toString()]));
     });
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => closeServer(server));
 
   async function open(protocols?: string[]): Promise<WS> {
     const ws = new WS(url, protocols);
