@@ -1,16 +1,95 @@
-// Builds the bundles: ESM + CJS for Node (core and node entry points) and an ESM browser bundle.
+// Builds dist/ so that each module exists once per process (issue 15):
+//   dist/{index,node,deno,bun}.js, dist/*/**.js       ESM, one file per source file: every class,
+//                                                     and the WASM core, lives in one module
+//   dist/{index,node}.cjs                             CommonJS entries. Where Node has require(esm)
+//                                                     (20.19+, 22.12+) they require the ESM files
+//                                                     above: ESM and CJS are then the same modules.
+//                                                     Elsewhere they load dist/cjs/, a CommonJS
+//                                                     mirror of the same files (one copy for
+//                                                     all CJS entries; a second one only if ESM is
+//                                                     loaded too; see README "One copy per process")
+//   dist/node.cjs                                     returns the WebSocket class itself, with every
+//                                                     named export of the node entry on it (as ws)
+//   dist/browser.js                                   one self-contained minified file for <script
+//                                                     type=module> (the example page), pako inlined
+// pako stays an external import in the package's own files (it is a runtime dependency).
 // The WASM core is already inlined into src/core/wasm-binary.generated.ts.
 import { build } from "esbuild";
+import { readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+function* walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* walk(p);
+    else yield p;
+  }
+}
+
+const OUT = "dist";
+rmSync(OUT, { recursive: true, force: true });
 
 const common = { bundle: true, sourcemap: true, target: "es2022", logLevel: "warning" };
-await Promise.all([
-  build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.js", format: "esm", platform: "neutral" }),
-  build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.cjs", format: "cjs", platform: "neutral" }),
-  build({ ...common, entryPoints: ["src/node.ts"], outfile: "dist/node.js", format: "esm", platform: "node" }),
-  build({ ...common, entryPoints: ["src/node.ts"], outfile: "dist/node.cjs", format: "cjs", platform: "node" }),
-  build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/browser.js", format: "esm", platform: "browser", minify: true }),
-  // Deno and Bun: ESM, with node:zlib left to the runtime's own implementation.
-  build({ ...common, entryPoints: ["src/deno.ts"], outfile: "dist/deno.js", format: "esm", platform: "neutral", external: ["node:*"] }),
-  build({ ...common, entryPoints: ["src/bun.ts"], outfile: "dist/bun.js", format: "esm", platform: "neutral", external: ["node:*"] }),
-]);
+// ESM, one output file per source file (no bundling): `wasmsocket` and `wasmsocket/node` import the
+// same modules, so one Connection, one WebSocketError, one WASM instance; and a bundler that builds
+// an app from the package drops whole unused files (with pako behind pako-engine.js).
+const sources = [...walk("src")].filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
+await build({
+  ...common,
+  bundle: false,
+  entryPoints: sources,
+  outdir: OUT,
+  outbase: "src",
+  format: "esm",
+  platform: "neutral",
+});
+
+// The CommonJS mirror for runtimes without require(esm): every ESM file of the split build turned
+// into a .cjs file that requires the others, so its entries share one copy too.
+const esmFiles = [...walk(OUT)].filter((f) => f.endsWith(".js"));
+await build({
+  ...common,
+  sourcemap: false,
+  entryPoints: esmFiles,
+  outdir: join(OUT, "cjs"),
+  outbase: OUT,
+  outExtension: { ".js": ".cjs" },
+  format: "cjs",
+  platform: "node",
+  plugins: [
+    {
+      name: "keep-files-apart",
+      setup(b) {
+        // Entry points are converted; everything they import stays a require() of its own file.
+        b.onResolve({ filter: /.*/ }, (args) => {
+          if (args.kind === "entry-point") return undefined;
+          if (args.path.startsWith(".")) return { path: args.path.replace(/\.js$/, ".cjs"), external: true };
+          return { path: args.path, external: true };
+        });
+      },
+    },
+  ],
+});
+
+// The CommonJS entries. `process.features.require_module` is true where require() loads ES modules.
+const pick = (name) =>
+  `const esm = typeof process === "object" && process.features && process.features.require_module === true;\n` +
+  `const m = esm ? require("./${name}.js") : require("./cjs/${name}.cjs");\n`;
+writeFileSync(join(OUT, "index.cjs"), `"use strict";\n// wasmsocket (CommonJS): the ESM build where require(esm) works, else dist/cjs.\n${pick("index")}module.exports = m;\n`);
+writeFileSync(
+  join(OUT, "node.cjs"),
+  `"use strict";
+// wasmsocket/node (CommonJS): like require("ws"), the WebSocket class itself, with every named
+// export of the node entry as a property (names the class already has, e.g. OPEN, are kept).
+${pick("node")}const WebSocket = m.default !== undefined ? m.default : m.WebSocket;
+for (const name of Object.keys(m)) {
+  if (name === "default" || name === "__esModule" || name in WebSocket) continue;
+  Object.defineProperty(WebSocket, name, { value: m[name], enumerable: true, writable: true, configurable: true });
+}
+module.exports = WebSocket;
+`,
+);
+
+// The self-contained browser file (pako inlined): served by examples/start.mjs.
+await build({ ...common, entryPoints: ["src/index.ts"], outfile: join(OUT, "browser.js"), format: "esm", platform: "browser", minify: true });
 console.log("bundles written to dist/");

@@ -159,6 +159,11 @@ export class ConnectionDriver {
     return this.userPaused;
   }
 
+  /** Whether reading is stopped, by the application or by our own backpressure. */
+  get readingPaused(): boolean {
+    return this.userPaused || this.congested;
+  }
+
   /** Dispatches pending events, then writes everything produced, then acts on the state. */
   pump(): void {
     if (this.dispatching) return;
@@ -217,8 +222,12 @@ export class ConnectionDriver {
 
   // What the application does through a socket: act on the connection, then flush (coalesced).
 
+  /** Payload bytes sent since the last write to the transport (what ws counts as buffered). */
+  unflushedBytes = 0;
+
   send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView, options: { binary?: boolean; compress?: boolean } = {}, cb?: WriteCallback): boolean {
     const sent = this.conn.send(data, options);
+    if (sent) this.unflushedBytes += typeof data === "string" ? data.length : data.byteLength;
     this.queued(sent, cb);
     return sent;
   }
@@ -226,6 +235,7 @@ export class ConnectionDriver {
   /** One fragment of a message; `fin` ends it. */
   sendFragment(data: string | Uint8Array, binary: boolean, fin: boolean, cb?: WriteCallback): boolean {
     const sent = this.conn.sendFragment(data, { binary, fin });
+    if (sent) this.unflushedBytes += data.length;
     this.queued(sent, cb);
     return sent;
   }
@@ -268,6 +278,7 @@ export class ConnectionDriver {
 
   private flush(): void {
     const chunks = this.conn.takeOutgoing();
+    this.unflushedBytes = 0;
     const callbacks = this.callbacks;
     this.callbacks = undefined;
     if (chunks.length > 0 && !this.ended && !this.closed) {

@@ -2,7 +2,7 @@
 // ES-module service workers; a browser main thread refuses it for modules over 4 KB, so an async
 // path (`loadWasmBackendAsync`) is offered too.
 import type { CoreBackend } from "./backend.js";
-import { WASM_BASE64 } from "./wasm-binary.generated.js";
+import { WASM_HEX } from "./wasm-binary.generated.js";
 
 interface CoreExports {
   memory: WebAssembly.Memory;
@@ -14,17 +14,10 @@ interface CoreExports {
 
 const PAGE = 65536;
 
-function decodeBase64(b64: string): Uint8Array {
-  const B = (globalThis as unknown as { Buffer?: { from(s: string, e: string): Uint8Array } }).Buffer;
-  if (B) return new Uint8Array(B.from(b64, "base64"));
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 export function wasmBytes(): Uint8Array {
-  return decodeBase64(WASM_BASE64);
+  const out = new Uint8Array(WASM_HEX.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(WASM_HEX.substr(2 * i, 2), 16);
+  return out;
 }
 
 class WasmBackend implements CoreBackend {

@@ -486,9 +486,10 @@ export class Connection implements FrameSink {
     // Echo the peer's code (RFC 6455 §5.5.1); a close without a code is answered without one.
     if (!this.closeSent) this.writeClose(code === CloseCode.NoStatus ? undefined : code, "");
     this.state = "closing";
-    // The server closes the TCP connection first; a client waits for it, within the close timeout.
-    if (this.role === "server") this.shouldClose = true;
-    else this.closeDeadline = this.clock.now() + this.opts.closeTimeout;
+    // Both close frames are exchanged: the server closes the TCP connection; a client ends its side
+    // too (as ws does; a server that waits for the client's FIN would otherwise hold it until the
+    // close timeout) and waits for the server's close within the driver's linger time.
+    this.shouldClose = true;
   }
 
   /** Fails the connection (RFC 6455 §7.1.7): send the error's close code, then close. */

@@ -227,15 +227,34 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
         return emitErrorAndClose(ws, new SyntaxError(`Invalid URL: ${location}`));
       }
       initAsClient(ws, next, protocols, options);
-    } else if (!ws.emit("unexpected-response", req, res)) {
-      ws.abortHandshake(`Unexpected server response: ${status}`);
+    } else {
+      let handled: boolean;
+      try {
+        handled = ws.emit("unexpected-response", req, res);
+      } catch (e) {
+        // A throwing listener does not leave the connection hanging: it fails, and the exception
+        // surfaces after that (fail closed, lose nothing).
+        ws.abortHandshake(`Unexpected server response: ${status}`);
+        queueMicrotask(() => {
+          throw e;
+        });
+        return;
+      }
+      if (!handled) ws.abortHandshake(`Unexpected server response: ${status}`);
     }
   });
 
   req.on("upgrade", (res: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     // Errors on the socket are ours from here on (the request no longer listens).
     socket.on("error", noop);
-    ws.emit("upgrade", res);
+    try {
+      ws.emit("upgrade", res);
+    } catch (e) {
+      // The handshake goes on as if the listener had returned; the exception surfaces afterwards.
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
     // The application may have closed the connection from an 'upgrade' listener.
     if (ws.readyState !== CONNECTING) return;
     ws._req = null;

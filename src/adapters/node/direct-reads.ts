@@ -49,10 +49,11 @@ interface StreamHandle {
 /**
  * Makes `socket` read into `window` and report each read as `onRead(byteCount)`, called with the
  * socket as `this`; it must consume the bytes before it returns (the next read, of any socket,
- * overwrites them). Plain TCP sockets only (not TLS), and only with nothing buffered yet; returns
- * false, changing nothing, otherwise.
+ * overwrites them), and returns false to stop reading (socket.resume() starts it again). Plain
+ * TCP sockets only (not TLS), and only with nothing buffered yet; returns false, changing nothing,
+ * otherwise.
  */
-export function readIntoWindow<S extends Duplex>(socket: S, window: Uint8Array, onRead: (this: S, n: number) => void): boolean {
+export function readIntoWindow<S extends Duplex>(socket: S, window: Uint8Array, onRead: (this: S, n: number) => boolean | void): boolean {
   if (!directReads.enabled || !(socket instanceof net.Socket) || socket instanceof TLSSocket) return false;
   const sym = readSymbols();
   const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;

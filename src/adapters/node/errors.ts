@@ -32,6 +32,12 @@ export interface WsError extends Error {
 /** ws's error for what the connection reported; errors ws has no shape for pass through. */
 export function toWsError(err: Error): WsError {
   if (!isWebSocketError(err)) return err;
+  // As ws: corrupt compressed data is reported with zlib's own error (code Z_DATA_ERROR...).
+  const cause = (err as { cause?: unknown }).cause;
+  if (err.code === "WS_ERR_INVALID_COMPRESSED_DATA" && cause instanceof Error && typeof (cause as WsError).code === "string") {
+    (cause as WsError).closeCode = err.closeCode;
+    return cause;
+  }
   const shape = SHAPES[err.code];
   if (!shape) return err;
   const [Ctor, message, code, closeCode] = shape;

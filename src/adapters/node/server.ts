@@ -97,7 +97,8 @@ function pathOf(target: string | undefined): string {
 function abortHandshake(socket: Duplex, code: number, message?: string, headers?: http.OutgoingHttpHeaders): void {
   if (!socket.writable || socket.destroyed) return void socket.destroy();
   const status = http.STATUS_CODES[code] ?? "Error";
-  const body = (message ?? status).replace(/[^\x20-\x7e\t\n]/g, "");
+  // The application's message goes out as it gave it (UTF-8, as ws sends it).
+  const body = message ?? status;
   const all: http.OutgoingHttpHeaders = { Connection: "close", "Content-Type": "text/html", "Content-Length": Buffer.byteLength(body), ...headers };
   const lines: string[] = [];
   for (const [k, v] of Object.entries(all)) {
@@ -129,8 +130,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   /** The options as given, with ws's defaults filled in. */
   options: ServerOptions<T>;
   /** The path this server serves, if limited to one. */
-  get path(): string | undefined {
-    return this.options.path;
+  get path(): string {
+    return this.options.path as string;
   }
   private _server: http.Server | https.Server | null = null;
   private _removeListeners: (() => void) | null = null;
@@ -153,7 +154,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
         res.writeHead(426, { "Content-Length": body.length, "Content-Type": "text/plain" });
         res.end(body);
       };
-      const server = options.tls ? https.createServer({ ...options.tls }, answer426) : http.createServer(answer426);
+      // The opening handshake's deadline covers the request head too (slowloris): Node's own timers.
+      const ht = options.handshakeTimeout ?? 0;
+      const timeouts: http.ServerOptions = ht > 0 ? { headersTimeout: ht, requestTimeout: ht, connectionsCheckingInterval: Math.min(1000, ht) } : {};
+      const server = options.tls ? https.createServer({ ...options.tls, ...timeouts }, answer426) : http.createServer(timeouts, answer426);
       // A client that resets during the TLS handshake is not a server error.
       server.on("tlsClientError", (_e: Error, socket: Duplex) => socket.destroy());
       this._server = server;
@@ -161,7 +165,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     } else if (options.server) {
       this._server = options.server;
     }
-    this.clients = new Set();
+    // As ws: no set at all when clients are not tracked.
+    this.clients = (options.clientTracking ? new Set() : undefined) as Set<InstanceType<T>>;
     this.options = options;
     const server = this._server;
     if (server) {
@@ -277,8 +282,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     const pmd = deflateOptions(this.options.perMessageDeflate);
     if (pmd && extensionHeader !== undefined) {
       try {
-        parseExtensions([extensionHeader]);
+        const offered = parseExtensions([extensionHeader]).some((e) => e.name === "permessage-deflate");
         deflate = deflateForServer([extensionHeader], pmd, nodeDeflateEngine);
+        // As ws: permessage-deflate offered, but no offer we can take, is a bad request.
+        if (offered && !deflate) throw new SyntaxError("no acceptable permessage-deflate offer");
       } catch {
         return this.refuse(req, socket, 400, "Invalid or unacceptable Sec-WebSocket-Extensions header");
       }
@@ -309,7 +316,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     const answer: VerifyClientCallback = (result, code, message, headers) =>
       once(() => {
         if (result === true) return complete();
-        const status = typeof code === "number" && code >= 400 && code <= 599 ? code : 401;
+        // ws's `code || 401`, kept to statuses that refuse (a redirect to a login page is one).
+        const status = typeof code === "number" && Number.isInteger(code) && code >= 300 && code <= 599 ? code : 401;
         abortHandshake(socket, status, message, headers);
       });
     socket.once("close", onGone);

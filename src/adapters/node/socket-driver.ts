@@ -67,8 +67,12 @@ class SocketTransport implements Transport {
   }
 }
 
-function onWindowRead(this: DrivenSocket, n: number): void {
-  this[kDriver].receiveFromWindow(n);
+function onWindowRead(this: DrivenSocket, n: number): boolean {
+  const driver = this[kDriver];
+  driver.receiveFromWindow(n);
+  // Reading into our memory bypasses the stream's buffer, so pause() alone does not hold: Node's
+  // stream machinery may start the handle again. Returning false stops it; resume() restarts it.
+  return !driver.readingPaused;
 }
 function onData(this: DrivenSocket, chunk: Buffer): void {
   this[kDriver].receive(chunk);

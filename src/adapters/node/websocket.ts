@@ -26,14 +26,19 @@ export const OPEN = 1;
 export const CLOSING = 2;
 export const CLOSED = 3;
 const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
-const BINARY_TYPES = ["nodebuffer", "arraybuffer", "fragments"] as const;
+const BINARY_TYPES = ["nodebuffer", "arraybuffer", "fragments", "blob"] as const;
 export type BinaryType = (typeof BINARY_TYPES)[number];
 
 /** ws's defaults for what both roles share (ws: 100 MiB payloads, 30 s close timeout). */
 export const WS_DEFAULTS = { maxPayload: 100 * 1024 * 1024, closeTimeout: 30_000 } as const;
 
-type Callback = (err?: Error | null) => void;
-export type Data = string | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | Blob | number | readonly any[] | { valueOf(): ArrayBuffer } | null | undefined;
+type Callback = (err?: Error) => void;
+export type Data =
+  | string | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | Blob | number | readonly any[]
+  | { valueOf(): ArrayBuffer | SharedArrayBuffer | Uint8Array | readonly number[] | string }
+  | { [Symbol.toPrimitive](hint: string): string }
+  | null | undefined;
+/** As ws types it; with binaryType 'blob' a binary message is a Blob. */
 export type RawData = Buffer | ArrayBuffer | Buffer[];
 
 export interface WebSocketEvents {
@@ -77,8 +82,11 @@ function toBuffer(data: Exclude<Data, Blob | number | null | undefined>): Buffer
   // Fragments ('fragments' binaryType) are sent as the message they make up.
   if (Array.isArray(data) && data.length && data.every((d) => Buffer.isBuffer(d))) return Buffer.concat(data);
   if (Array.isArray(data)) return Buffer.from(data as number[]);
+  const prim = (data as { [Symbol.toPrimitive]?: (hint: string) => string })[Symbol.toPrimitive];
+  if (typeof prim === "function") return prim.call(data, "string");
   const v = (data as { valueOf(): unknown }).valueOf();
-  if (v instanceof ArrayBuffer) return Buffer.from(v);
+  if (v !== data && (typeof v === "string" || v instanceof ArrayBuffer || ArrayBuffer.isView(v) || Array.isArray(v))) return toBuffer(v as never);
+  if (typeof SharedArrayBuffer !== "undefined" && v instanceof SharedArrayBuffer) return Buffer.from(v);
   throw new TypeError("The data argument must be a string, a Buffer, an ArrayBuffer, a typed array, a DataView or a Blob");
 }
 
@@ -134,7 +142,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** @internal The options the socket is driven with (ws's receiver options plus ours). */
   _options: SocketOptions;
   /** Sends waiting behind a Blob being read (ws keeps the order of sends). */
-  private queue: (() => void)[] | undefined;
+  private queue: ((err?: Error) => void)[] | undefined;
 
   constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
     super();
@@ -165,7 +173,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   get bufferedAmount(): number {
     if (!this._socket || !this.conn) return this._bufferedAmount;
-    return this.conn.bufferedAmount + this._socket.writableLength + this._bufferedAmount;
+    return this.driver!.unflushedBytes + this._socket.writableLength + this._bufferedAmount;
   }
   get extensions(): string {
     return this._extensions;
@@ -219,9 +227,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.conn = conn;
     (socket as { setTimeout?: (ms: number) => void }).setTimeout?.(0);
     (socket as { setNoDelay?: (on?: boolean) => void }).setNoDelay?.(true);
-    this.driver = driveSocket(socket, conn, this, o);
-    if (head.length) conn.receive(head);
-    this.driver.pump();
+    const driver = (this.driver = driveSocket(socket, conn, this, o));
+    driver.pump();
+    // What came with the upgrade is read on the next tick, as ws's socket.unshift() has it: after
+    // the 'connection' listener (or the code after the 'upgrade') has added its listeners.
+    if (head.length) process.nextTick(() => driver.receive(head));
   }
 
   /** @internal DriverHooks */
@@ -230,7 +240,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       case "message": {
         let data: unknown = ev.data;
         if (ev.binary && this._binaryType !== "nodebuffer") {
-          data = this._binaryType === "arraybuffer" ? asArrayBuffer(ev.data as Buffer) : [ev.data];
+          const t = this._binaryType;
+          data = t === "arraybuffer" ? asArrayBuffer(ev.data as Buffer) : t === "blob" ? new Blob([ev.data as unknown as ArrayBuffer]) : [ev.data];
         }
         this.emit("message", data as RawData, ev.binary);
         break;
@@ -272,11 +283,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     if (this._closeEmitted) return;
     this._closeEmitted = true;
     this._readyState = CLOSED;
-    if (this.queue) {
-      const q = this.queue;
-      this.queue = undefined;
-      for (const run of q) run();
-    }
     this.emit("close", code, reason ? Buffer.from(reason) : EMPTY, wasClean);
   }
 
@@ -292,41 +298,85 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       options = {};
     }
     if (typeof data === "number") data = String(data);
-    if (this.queue) {
-      const opts = options;
-      this.queue.push(() => this.send(data, opts, cb));
-      return;
-    }
     if (this.readyState !== OPEN) return this.sendAfterClose(data, cb);
     if (isBlob(data)) return this.sendBlob(data, options ?? {}, cb);
     const payload = data == null ? EMPTY : toBuffer(data as Exclude<Data, Blob | number | null | undefined>);
-    const binary = options?.binary ?? typeof payload !== "string";
-    if (options?.fin === false || this.fragmenting) {
-      const fin = options?.fin !== false;
+    const opts = options ?? {};
+    if (this.queue) this.queue.push((err) => (err ? cb?.(err) : this.sendNow(payload, opts, cb)));
+    else this.sendNow(payload, opts, cb);
+  }
+
+  /** Hands a message to the connection (after any Blob read before it). */
+  private sendNow(payload: Buffer | string, options: { binary?: boolean; compress?: boolean; fin?: boolean }, cb: Callback | undefined): void {
+    if (this.conn?.state !== "open") {
+      if (cb) process.nextTick(cb, notOpen(this.readyState));
+      return;
+    }
+    const binary = options.binary ?? typeof payload !== "string";
+    if (options.fin === false || this.fragmenting) {
+      const fin = options.fin !== false;
       this.driver!.sendFragment(payload, binary, fin, cb);
       this.fragmenting = !fin;
       return;
     }
-    this.driver!.send(payload, { binary, compress: options?.compress }, cb);
+    this.driver!.send(payload, { binary, compress: options.compress }, cb);
   }
   private fragmenting = false;
 
+  /** A Blob is read first; sends made meanwhile wait behind it, in order (as in ws). */
   private sendBlob(blob: Blob, options: { binary?: boolean; compress?: boolean; fin?: boolean }, cb: Callback | undefined): void {
-    this.queue = [];
+    if (this.queue) {
+      // Behind another Blob: read it in turn.
+      this.queue.push((err) => (err ? cb?.(err) : this.sendBlob(blob, options, cb)));
+      return;
+    }
+    const queue: ((err?: Error) => void)[] = [queueClosed];
+    this.queue = queue;
+    let settled = false;
+    const release = () => {
+      if (this.queue === queue) this.queue = undefined;
+      for (let i = 1; i < queue.length; i++) {
+        if (this.queue) {
+          // A queued Blob started another read: what follows it waits for that one.
+          this.queue.push(...queue.slice(i));
+          return;
+        }
+        queue[i]!();
+      }
+    };
+    // The socket closing while the Blob is read ends the wait, with ws's error.
+    // The socket closing while the Blob is read fails it and what waits behind it (ws's error).
+    function queueClosed(err?: Error): void {
+      if (!err || settled) return;
+      settled = true;
+      cb?.(err);
+    }
     blob.arrayBuffer().then(
       (ab) => {
-        const q = this.queue;
-        this.queue = undefined;
-        if (this.readyState === OPEN) this.send(Buffer.from(ab), { binary: true, ...options }, cb);
-        else if (cb) process.nextTick(cb, notOpen(this.readyState));
-        for (const run of q ?? []) run();
+        if (settled) return;
+        if (this._socket?.destroyed) {
+          // Terminated while the Blob was read: it and what waits behind it fail, as in ws.
+          if (this.queue === queue) this.queue = undefined;
+          const err = new Error("The socket was closed while the blob was being read");
+          for (const run of queue) run(err);
+          return;
+        }
+        settled = true;
+        if (this.queue === queue) this.queue = undefined;
+        this.sendNow(Buffer.from(ab), { ...options, binary: options.binary ?? true }, cb);
+        release();
       },
       () => {
-        this.queue = undefined;
+        if (settled) return;
+        settled = true;
         const err = new DOMException("The blob could not be read", "NotReadableError");
         if (cb) process.nextTick(cb, err);
+        release();
+        if (this.readyState === CLOSED) return;
+        // As ws: the connection is over (the peer is let finish), and 'error' says why.
+        this._readyState = CLOSING;
+        this._socket?.end();
         this.emitError(err);
-        this.terminate();
       },
     );
   }
@@ -357,7 +407,13 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     const bytes = typeof payload === "string" ? Buffer.from(payload) : payload;
     if (bytes.length > 125) throw new RangeError("The data size must not be greater than 125 bytes");
     if (this.readyState !== OPEN) return this.sendAfterClose(data, cb);
-    this.driver!.control(kind, bytes, cb);
+    const run = (err?: Error) => {
+      if (err) cb?.(err);
+      else if (this.conn?.state === "open") this.driver!.control(kind, bytes, cb);
+      else if (cb) process.nextTick(cb, notOpen(this.readyState));
+    };
+    if (this.queue) this.queue.push(run);
+    else run();
   }
 
   /**
@@ -374,9 +430,17 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     const reason = data === undefined ? "" : typeof data === "string" ? data : Buffer.from(data).toString();
     if (code !== undefined && Buffer.byteLength(reason) > 123) throw new RangeError("The message must not be greater than 123 bytes");
     if (state === CLOSING || !this.driver) return;
-    // The close frame is handed to the socket now (not batched with later sends): nothing may follow it.
-    this.driver.close(code ?? CloseCode.NoStatus, code === undefined ? "" : reason);
-    this.driver.pump();
+    const driver = this.driver;
+    const run = (err?: Error) => {
+      if (err) return;
+      // The close frame is handed to the socket now (not batched with later sends): nothing may follow it.
+      driver.close(code ?? CloseCode.NoStatus, code === undefined ? "" : reason);
+      driver.pump();
+    };
+    if (!this.queue) return run();
+    // Behind a Blob being read: CLOSING now, the frame after what was queued (as in ws).
+    this._readyState = CLOSING;
+    this.queue.push(run);
   }
 
   /** ws: destroys the connection at once (no close handshake). */

@@ -13,7 +13,7 @@ interface ZlibHandle {
   writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
   /** Called by the native side, synchronously within writeSync, when zlib reports an error. */
   onerror: (this: ZlibHandle, message: string, errno: number) => void;
-  [kError]?: string;
+  [kError]?: Error;
 }
 
 interface ZlibInternals {
@@ -33,7 +33,8 @@ const kError = Symbol("wasmsocket.zlibError");
  * room to spare) reads like a stream that ended, so corrupt data came out as an empty message.
  */
 function recordError(this: ZlibHandle, message: string, errno: number): void {
-  this[kError] = `${message} (${errno})`;
+  // As Node's zlib reports it (ws passes this error on): zlib's message, errno and code (Z_DATA_ERROR...).
+  this[kError] = Object.assign(new Error(message), { errno, code: (zlib as unknown as { codes?: Record<number, string> }).codes?.[errno] });
 }
 
 const SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
@@ -60,7 +61,9 @@ function run(z: ZlibInternals, input: Uint8Array, maxOutput: number): { out: Uin
     const error = handle[kError];
     if (error !== undefined || z.destroyed || !z._handle) {
       z.close(); // unusable after an error; the connection fails with 1007 (RFC 6455 §7.4.1)
-      throw new InvalidPayloadError(`invalid compressed data: ${error ?? "stream closed"}`, "WS_ERR_INVALID_COMPRESSED_DATA");
+      const err = new InvalidPayloadError(`invalid compressed data: ${error ? `${error.message} (${(error as { errno?: number }).errno})` : "stream closed"}`, "WS_ERR_INVALID_COMPRESSED_DATA");
+      if (error) (err as { cause?: unknown }).cause = error;
+      throw err;
     }
     const availOut = z._writeState[0]!;
     const availIn = z._writeState[1]!;

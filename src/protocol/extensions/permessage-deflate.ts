@@ -222,7 +222,9 @@ export class DeflateCodec implements MessageCodec {
       this.closeDecompressor();
       // The engine's own errors keep their close code (1009 for a bomb), whatever bundle it came from.
       if (isWebSocketError(e)) throw e;
-      throw new InvalidPayloadError(`invalid compressed data: ${(e as Error).message}`, "WS_ERR_INVALID_COMPRESSED_DATA");
+      const err = new InvalidPayloadError(`invalid compressed data: ${(e as Error).message}`, "WS_ERR_INVALID_COMPRESSED_DATA");
+      (err as { cause?: unknown }).cause = e; // the engine's own error (zlib's Z_DATA_ERROR...)
+      throw err;
     }
   }
 
