@@ -119,8 +119,9 @@ describe.each(["wasm-simd", "js"] as const)("Connection (%s core)", (backend) =>
       const ev = feed(c, f({ opcode: 8, payload: closePayload(4000, "bye") }));
       expect(ev).toEqual([{ type: "closing", code: 4000, reason: "bye" }]);
       expect(sent(c)).toEqual([[8, [0x0f, 0xa0]]]);
-      // The server closes TCP first; a client waits for the server to.
-      expect(c.transportShouldClose).toBe(role === "server");
+      // Both close frames exchanged: the server closes TCP, and a client ends its side too (as ws
+      // does; it then waits for the server's FIN within the driver's linger time).
+      expect(c.transportShouldClose).toBe(true);
       c.transportClosed();
       expect(c.takeEvents()).toEqual([{ type: "close", code: 4000, reason: "bye", wasClean: true }]);
       expect(c.state).toBe("closed");
@@ -133,10 +134,21 @@ describe.each(["wasm-simd", "js"] as const)("Connection (%s core)", (backend) =>
       expect(sent(c)).toEqual([[8, [3, 232, ...new TextEncoder().encode("done")]]]);
       expect(c.state).toBe("closing");
       expect(c.send("x")).toBe(false);
-      feed(c, f({ opcode: 8, payload: closePayload(1000) }));
+      feed(c, f({ opcode: 8, payload: closePayload(1001, "bye") }));
       expect(sent(c)).toEqual([]); // no second close frame
       c.transportClosed();
-      expect(c.takeEvents()).toEqual([{ type: "close", code: 1000, reason: "done", wasClean: true }]);
+      // §7.1.5: the close code (and reason) reported are those of the close frame received.
+      expect(c.takeEvents()).toEqual([{ type: "close", code: 1001, reason: "bye", wasClean: true }]);
+    });
+
+    it("close(1005) sends a close frame without a status (as ws's close() with no code)", () => {
+      useBackend(backend);
+      const c = opened(role);
+      c.close(1005, "ignored");
+      expect(sent(c)).toEqual([[8, []]]);
+      feed(c, f({ opcode: 8 }));
+      c.transportClosed();
+      expect(c.takeEvents().at(-1)).toEqual({ type: "close", code: 1005, reason: "", wasClean: true });
     });
 
     it("answers a close without a status code with an empty close", () => {
@@ -157,7 +169,8 @@ describe.each(["wasm-simd", "js"] as const)("Connection (%s core)", (backend) =>
     it("rejects invalid close codes and over-long reasons from the application", () => {
       useBackend(backend);
       const c = opened(role);
-      expect(() => c.close(1005)).toThrow(RangeError);
+      expect(() => c.close(1006)).toThrow(RangeError);
+      expect(() => c.close(1015)).toThrow(RangeError);
       expect(() => c.close(2999)).toThrow(RangeError);
       expect(() => c.close(1000, "x".repeat(124))).toThrow(RangeError);
       expect(() => c.ping(new Uint8Array(126))).toThrow(RangeError);

@@ -12,12 +12,13 @@ import type { AddressInfo } from "node:net";
 import { WebSocketServer, connect, mask, isValidUtf8, type WebSocket } from "../src/node.js";
 import { directReads } from "../src/adapters/node/direct-reads.js";
 import { frame, KEY } from "./helpers/frames.js";
+import { closeServer } from "./helpers/servers.js";
 
 const REQUEST = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
 const listening = (s: { once(e: "listening", f: () => void): unknown }) => new Promise<void>((r) => s.once("listening", () => r()));
 const opened = (ws: WebSocket) => new Promise<void>((r) => ws.once("open", () => r()));
-const directOf = (ws: WebSocket) => ws.driver.directReads;
+const directOf = (ws: WebSocket) => ws.driver!.directReads;
 
 /** Reassembles the unmasked frames a server sends: [opcode, payload] per message (pongs included). */
 function parseServerFrames(bytes: Buffer): { messages: [number, Buffer][]; rest: number } {
@@ -73,7 +74,7 @@ describe("direct reads into core memory", () => {
       ws.on("message", (data, isBinary) => {
         received.set(ws, (received.get(ws) ?? 0) + 1);
         // The application may use the core between reads (it shares the input window's memory).
-        if (data.length > 1024) {
+        if ((data as Buffer).length > 1024) {
           mask(new Uint8Array(big), KEY);
           expect(isValidUtf8(big)).toBe(true);
         }
@@ -81,7 +82,7 @@ describe("direct reads into core memory", () => {
       });
     });
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => closeServer(server));
 
   it("are used by accepted sockets, client sockets and HTTP-upgraded sockets; not over TLS", async () => {
     const client = connect(`ws://127.0.0.1:${port}`);
@@ -235,8 +236,8 @@ describe("direct reads into core memory", () => {
     for (let i = 0; i < count; i++) sock.write(frame({ opcode: 2, payload, key: KEY }));
     await new Promise((r) => setTimeout(r, 300));
     // The server stopped reading: its socket is paused with replies queued, and no more arrives.
-    expect(accepted.socket.isPaused()).toBe(true);
-    expect(accepted.socket.writableLength).toBeGreaterThan(0);
+    expect(accepted.socket!.isPaused()).toBe(true);
+    expect(accepted.socket!.writableLength).toBeGreaterThan(0);
     const seen = received.get(accepted)!;
     await new Promise((r) => setTimeout(r, 200));
     expect(received.get(accepted)).toBe(seen);

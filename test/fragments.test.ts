@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { WebSocketServer as WsServer } from "ws";
 import { Connection, overStreams, WebSocketClient, WebSocketServer, type StreamPair, type WebSocket } from "../src/node.js";
 import { concat, frame, KEY } from "./helpers/frames.js";
+import { closeServer } from "./helpers/servers.js";
 
 const KEY16 = "dGhlIHNhbXBsZSBub25jZQ==";
 const REQUEST = `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY16}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
@@ -36,10 +37,10 @@ describe("our Node server with fragments: true", () => {
       });
       ws.on("message", () => events.push("message"));
       ws.on("ping", () => events.push("ping"));
-      ws.on("close", (...a) => closes.push(a));
+      ws.on("close", (code, reason, wasClean) => closes.push([code, reason.toString(), wasClean]));
     });
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => closeServer(server));
 
   it("delivers each frame of a raw client's fragmented messages in order, with first/last", async () => {
     const sock = net.connect(port, "127.0.0.1");

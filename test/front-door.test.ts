@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import WS from "ws";
 import { WebSocketServer, connect, type WebSocket } from "../src/node.js";
 import { concat, frame, KEY } from "./helpers/frames.js";
+import { closeServer } from "./helpers/servers.js";
 
 const KEY16 = "dGhlIHNhbXBsZSBub25jZQ==";
 const upgrade = (target: string, extra = "") =>
@@ -28,7 +29,7 @@ function listenHttp(): Promise<{ server: http.Server; port: number }> {
 
 async function ownServer(options: ConstructorParameters<typeof WebSocketServer>[0]): Promise<{ wss: WebSocketServer; port: number }> {
   const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", ...options });
-  cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
+  cleanups.push(() => closeServer(wss));
   await new Promise((r) => wss.once("listening", () => r(undefined)));
   return { wss, port: (wss.address() as AddressInfo).port };
 }
@@ -215,7 +216,7 @@ describe("handing sockets over", () => {
     const ws = new WS(`ws://127.0.0.1:${port}/`);
     cleanups.push(() => ws.terminate());
     expect(String(await new Promise((r, j) => ws.once("message", r).once("error", j)))).toBe("once");
-    expect(errors).toEqual(["handleUpgrade() was called more than once with the same socket"]);
+    expect(errors).toEqual(["server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration"]);
   });
 
   it("a verifier rejecting with headers HTTP cannot carry gets 500 at once, nothing injected", async () => {

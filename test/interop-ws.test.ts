@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WS, { WebSocketServer as WsServer } from "ws";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, connect, type WebSocket } from "../src/node.js";
+import { closeServer } from "./helpers/servers.js";
 
 const SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20];
 
@@ -15,6 +16,15 @@ const text = (n: number) => "aé€𝄞".repeat(Math.ceil(n / 10)).slice(0, Math
 
 function once<T extends unknown[]>(em: { once(e: string, f: (...a: T) => void): unknown }, event: string): Promise<T> {
   return new Promise((resolve) => em.once(event, (...a: T) => resolve(a)));
+}
+
+/** Resolves on 'open'; a refused or failed handshake rejects (never waits for the test timeout). */
+function opened(ws: { once(e: string, f: (...a: any[]) => void): unknown }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+    ws.once("close", (code: number) => reject(new Error(`closed (${code}) before open`)));
+  });
 }
 
 interface EchoClient {
@@ -31,9 +41,10 @@ async function expectEchoes(ws: EchoClient, n: number): Promise<void> {
   expect(Buffer.compare(got, bin)).toBe(0);
   const t = text(n);
   ws.send(t);
-  const [got2, isBinary2] = await once<[Buffer | string, boolean]>(ws, "message");
+  const [got2, isBinary2] = await once<[Buffer, boolean]>(ws, "message");
   expect(isBinary2).toBe(false);
-  expect(got2.toString()).toBe(t); // ws hands text over as a Buffer, we as a string
+  expect(Buffer.isBuffer(got2)).toBe(true); // text comes as a Buffer, from ws and from us alike
+  expect(got2.toString()).toBe(t);
 }
 
 describe("ws client → wasmsocket server", () => {
@@ -42,20 +53,20 @@ describe("ws client → wasmsocket server", () => {
   const serverSide: { closes: [number, string][]; pings: number } = { closes: [], pings: 0 };
 
   beforeAll(async () => {
-    server = new WebSocketServer({ port: 0, host: "127.0.0.1", handleProtocols: (p) => (p.includes("chat") ? "chat" : false) });
+    server = new WebSocketServer({ port: 0, host: "127.0.0.1", handleProtocols: (p) => (p.has("chat") ? "chat" : false) });
     await once(server, "listening");
     url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
     server.on("connection", (ws: WebSocket) => {
       ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
       ws.on("ping", () => serverSide.pings++);
-      ws.on("close", (code, reason) => serverSide.closes.push([code, reason]));
+      ws.on("close", (code, reason) => serverSide.closes.push([code, reason.toString()]));
     });
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => closeServer(server));
 
   async function open(protocols?: string[]): Promise<WS> {
     const ws = new WS(url, protocols);
-    await once(ws, "open");
+    await opened(ws);
     return ws;
   }
 
@@ -122,25 +133,30 @@ describe("wasmsocket client → ws server", () => {
 
   async function open(u = url): Promise<WebSocket> {
     const ws = connect(u);
-    await once(ws, "open");
+    await opened(ws);
     return ws;
   }
 
   it.each(SIZES)("echoes %i-byte binary and text messages", async (n) => {
     const ws = await open();
     await expectEchoes(ws, n);
+    // As ws: close() without a code sends a close frame with no status; ws echoes it, so 1005.
     ws.close();
     const [code] = await once<[number]>(ws, "close");
-    expect(code).toBe(1000);
+    expect(code).toBe(1005);
+    const again = await open();
+    again.close(1000, "done");
+    const [code2, reason2] = await once<[number, Buffer]>(again, "close");
+    expect([code2, reason2.toString()]).toEqual([1000, "done"]);
   });
 
   it("sends pings and pipelined messages, and honours the server's close", async () => {
     const ws = await open();
     ws.ping("p1");
-    const [msg] = await once<[string]>(ws, "message");
-    expect(msg).toBe("pinged:p1");
+    const [msg] = await once<[Buffer]>(ws, "message");
+    expect(msg.toString()).toBe("pinged:p1");
     const got: string[] = [];
-    const done = new Promise<void>((r) => ws.on("message", (d) => got.push(d as string) === 500 && r()));
+    const done = new Promise<void>((r) => ws.on("message", (d) => got.push(String(d)) === 500 && r()));
     for (let i = 0; i < 500; i++) ws.send(`n${i}`);
     await done;
     expect(got[499]).toBe("n499");
@@ -148,7 +164,7 @@ describe("wasmsocket client → ws server", () => {
     await once(ws, "close");
 
     const closing = await open(url.replace(/\/path.*/, "/close-me"));
-    const [code, reason] = await once<[number, string]>(closing, "close");
-    expect([code, reason]).toEqual([4002, "bye now"]);
+    const [code, reason] = await once<[number, Buffer]>(closing, "close");
+    expect([code, reason.toString()]).toEqual([4002, "bye now"]);
   });
 });

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import WS from "ws";
 import { WebSocketServer, connect, type WebSocket } from "../src/node.js";
+import { closeServer } from "./helpers/servers.js";
 
 const fixture = (f: string) => readFileSync(join(import.meta.dirname, "fixtures", f));
 const cert = fixture("test-cert.pem");
@@ -20,7 +21,7 @@ describe("wss://", () => {
     url = `wss://127.0.0.1:${(server.address() as AddressInfo).port}`;
     server.on("connection", (ws: WebSocket) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => closeServer(server));
 
   it("our server serves ws's client over TLS", async () => {
     const ws = new WS(url, { ca: cert });

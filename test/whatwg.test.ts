@@ -53,15 +53,20 @@ describe("WHATWG-compatible client and async iteration", () => {
     for (let i = 0; i < 5; i++) ws.send(`m${i}`);
     ws.send("bye");
     const seen: string[] = [];
-    for await (const { data } of messages(ws)) seen.push(data as string);
+    for await (const { data, isBinary } of messages(ws)) {
+      // As ws: text comes as a Buffer.
+      expect([Buffer.isBuffer(data), isBinary]).toEqual([true, false]);
+      seen.push(String(data));
+    }
     expect(seen).toEqual(["m0", "m1", "m2", "m3", "m4"]);
-    // The socket itself is async-iterable too.
-    const again = connect(url);
+    // The socket itself is async-iterable too; `textAsBytes: false` (an addition) gives text as strings.
+    const again = connect(url, { textAsBytes: false });
     await new Promise((r) => again.once("open", () => r(undefined)));
     again.send("a");
     again.send("bye");
     const direct: string[] = [];
-    for await (const { data } of again) direct.push(data as string);
+    for await (const { data } of again) direct.push(data as unknown as string);
+    expect(typeof direct[0]).toBe("string");
     expect(direct).toEqual(["a"]);
   });
 });
@@ -84,7 +89,7 @@ describe("WebSocketStream-style streams", () => {
     const reader = readable.getReader();
     while (got.length < n) {
       const { value } = await reader.read();
-      got.push((value as string).split(" ")[1]!);
+      got.push(String(value).split(" ")[1]!);
     }
     await reader.cancel(); // closes the socket
     await writing;
