@@ -2,7 +2,7 @@
 // field, by src/core/layout.ts (a test checks the two agree through the exported constants).
 
 // State block (i32 fields, byte offsets).
-export const S_CONFIG: usize = 0; // bit 0: peer must mask (we are the server); bit 1: RSV1 allowed
+export const S_CONFIG: usize = 0; // bit 0: peer must mask (we are the server); bit 1: RSV1 allowed; bit 2: skip UTF-8 checks
 export const S_MAX_FRAME: usize = 4; // u32: largest accepted frame payload
 export const S_MAX_MESSAGE: usize = 8; // u32: largest accepted message (fragments added up)
 export const S_PHASE: usize = 12; // 0: expecting a header; 1: inside a data frame's payload
@@ -36,6 +36,7 @@ export const F_START_PENDING: i32 = 1 << 9; // state only: the frame's first ent
 
 export const CONFIG_PEER_MASKS: i32 = 1;
 export const CONFIG_RSV1_ALLOWED: i32 = 2;
+export const CONFIG_SKIP_UTF8: i32 = 4; // text payloads are not validated (ws's skipUTF8Validation)
 
 // Error kinds; src/protocol/errors.ts maps each to its close code and message.
 export const ERR_NONE: i32 = 0;

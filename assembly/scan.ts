@@ -9,7 +9,7 @@ import {
   S_CONFIG, S_MAX_FRAME, S_MAX_MESSAGE, S_PHASE, S_REMAINING, S_KEY, S_KEY_OFFSET, S_FRAME_INFO,
   S_FRAME_LEN, S_MSG_OPCODE, S_MSG_COMPRESSED, S_MSG_LEN, S_UTF8, S_CONSUMED, S_COUNT, S_ERROR,
   E_INFO, E_PTR, E_LEN, E_FRAME_LEN, ENTRY_SIZE,
-  F_FIN, F_RSV1, F_START, F_END, F_MASKED, F_START_PENDING, CONFIG_PEER_MASKS, CONFIG_RSV1_ALLOWED,
+  F_FIN, F_RSV1, F_START, F_END, F_MASKED, F_START_PENDING, CONFIG_PEER_MASKS, CONFIG_RSV1_ALLOWED, CONFIG_SKIP_UTF8,
   ERR_NONE, ERR_RESERVED_BITS, ERR_RESERVED_OPCODE, ERR_CONTROL_FRAGMENTED, ERR_CONTROL_TOO_LONG,
   ERR_UNEXPECTED_CONTINUATION, ERR_EXPECTED_CONTINUATION, ERR_LENGTH_HIGH_BIT, ERR_MASK_REQUIRED,
   ERR_MASK_FORBIDDEN, ERR_FRAME_TOO_BIG, ERR_MESSAGE_TOO_BIG, ERR_INVALID_UTF8,
@@ -64,6 +64,8 @@ export function scan(inPtr: usize, inLen: usize, table: usize, tableCap: i32, st
   let msgCompressed = load<i32>(st, S_MSG_COMPRESSED);
   let msgLen = load<u32>(st, S_MSG_LEN);
   let utf8 = load<i32>(st, S_UTF8);
+  // Text is validated unless the configuration says not to: then it is unmasked like binary.
+  const textOp = (config & CONFIG_SKIP_UTF8) != 0 ? -1 : 1;
   let pos = inPtr;
   let count = 0;
   let err = ERR_NONE;
@@ -73,7 +75,7 @@ export function scan(inPtr: usize, inLen: usize, table: usize, tableCap: i32, st
       const avail = min<u32>(remaining, <u32>(end - pos));
       if (avail == 0 && remaining != 0) break;
       const masked = (frameInfo & F_MASKED) != 0;
-      if (msgOpcode == 1 && msgCompressed == 0) {
+      if (msgOpcode == textOp && msgCompressed == 0) {
         const r = utf8Validate(pos, avail, utf8, masked, key, keyOffset);
         if (r < 0) { err = ERR_INVALID_UTF8; break; }
         utf8 = r;
@@ -87,7 +89,7 @@ export function scan(inPtr: usize, inLen: usize, table: usize, tableCap: i32, st
       if (remaining == 0) {
         info |= F_END;
         if (frameInfo & F_FIN) {
-          if (msgOpcode == 1 && msgCompressed == 0 && utf8 != 0) { err = ERR_INVALID_UTF8; break; }
+          if (msgOpcode == textOp && msgCompressed == 0 && utf8 != 0) { err = ERR_INVALID_UTF8; break; }
           msgOpcode = 0;
         }
         phase = 0;

@@ -206,3 +206,21 @@ describe("defects found by attacking the new doors", () => {
     expect((close[2]! << 8) | close[3]!).toBe(1007);
   });
 });
+
+describe("skipUTF8Validation", () => {
+  it("delivers invalid UTF-8 text as it came when set (ws's option), and closes with 1007 by default", async () => {
+    const invalid = new Uint8Array([0x68, 0xc3, 0x28, 0x69]); // h, a broken two-byte sequence, i
+    const bad = frame({ opcode: 1, payload: invalid, key: new Uint8Array([9, 8, 7, 6]) });
+    for (const skip of [true, false]) {
+      const { wss, port } = await server({ skipUTF8Validation: skip });
+      const got = new Promise<string>((resolve) =>
+        wss.on("connection", (ws) => {
+          ws.on("message", (data) => resolve(`message ${Buffer.from(data as Buffer).toString("hex")}`));
+          ws.on("close", (code) => resolve(`close ${code}`));
+        }),
+      );
+      void exchange(port, [upgrade(), bad], 1_000);
+      expect(await got).toBe(skip ? "message 68c32869" : "close 1006");
+    }
+  });
+});

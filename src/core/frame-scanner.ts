@@ -15,6 +15,8 @@ export interface FrameScannerOptions {
   maxMessageSize: number;
   /** Whether RSV1 may be set (permessage-deflate negotiated). */
   rsv1Allowed?: boolean;
+  /** Deliver text payloads unchecked (ws's skipUTF8Validation: the application trusts its peers). */
+  skipUtf8?: boolean;
 }
 
 /**
@@ -39,7 +41,7 @@ export class FrameScanner {
     this.backend = core();
     arenaOf(this.backend);
     const s = this.state;
-    s[L.S_CONFIG] = (options.role === "server" ? L.CONFIG_PEER_MASKS : 0) | (options.rsv1Allowed ? L.CONFIG_RSV1_ALLOWED : 0);
+    s[L.S_CONFIG] = (options.role === "server" ? L.CONFIG_PEER_MASKS : 0) | (options.rsv1Allowed ? L.CONFIG_RSV1_ALLOWED : 0) | (options.skipUtf8 ? L.CONFIG_SKIP_UTF8 : 0);
     s[L.S_MAX_FRAME] = Math.min(options.maxFrameSize, U32_MAX) >>> 0;
     s[L.S_MAX_MESSAGE] = Math.min(options.maxMessageSize, U32_MAX) >>> 0;
   }

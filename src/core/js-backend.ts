@@ -74,6 +74,8 @@ export class JsBackend implements CoreBackend {
     let msgCompressed = w[s + L.S_MSG_COMPRESSED]!;
     let msgLen = w[s + L.S_MSG_LEN]! >>> 0;
     let utf8 = w[s + L.S_UTF8]!;
+    // Text is validated unless the configuration says not to: then it is unmasked like binary.
+    const textOp = (config & L.CONFIG_SKIP_UTF8) !== 0 ? -1 : 1;
     let pos = inPtr;
     let count = 0;
     let err: ScanError = ScanError.None;
@@ -91,7 +93,7 @@ export class JsBackend implements CoreBackend {
         const avail = Math.min(remaining, end - pos);
         if (avail === 0 && remaining !== 0) break;
         const masked = (frameInfo & L.F_MASKED) !== 0;
-        if (msgOpcode === 1 && msgCompressed === 0) {
+        if (msgOpcode === textOp && msgCompressed === 0) {
           const r = this.utf8Validate(pos, avail, utf8, masked, key, keyOffset);
           if (r < 0) { err = ScanError.InvalidUtf8; break; }
           utf8 = r;
@@ -105,7 +107,7 @@ export class JsBackend implements CoreBackend {
         if (remaining === 0) {
           info |= L.F_END;
           if (frameInfo & L.F_FIN) {
-            if (msgOpcode === 1 && msgCompressed === 0 && utf8 !== 0) { err = ScanError.InvalidUtf8; break; }
+            if (msgOpcode === textOp && msgCompressed === 0 && utf8 !== 0) { err = ScanError.InvalidUtf8; break; }
             msgOpcode = 0;
           }
           phase = 0;

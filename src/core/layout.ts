@@ -40,6 +40,7 @@ export const F_START_PENDING = 1 << 9;
 
 export const CONFIG_PEER_MASKS = 1;
 export const CONFIG_RSV1_ALLOWED = 2;
+export const CONFIG_SKIP_UTF8 = 4;
 
 /** What the scanner can reject; src/protocol/errors.ts maps each kind to a close code. */
 export enum ScanError {

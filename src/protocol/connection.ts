@@ -46,6 +46,11 @@ export interface ConnectionOptions {
    * Decoding non-ASCII UTF-8 into a JS string runs at ~0.6 GB/s in V8: skip it when you forward bytes.
    */
   textAsBytes?: boolean;
+  /**
+   * Do not check that text messages and close reasons are valid UTF-8 (ws's option; default false).
+   * Only for peers you trust: invalid text then reaches the application as it came.
+   */
+  skipUTF8Validation?: boolean;
   /** Deliver data messages as `fragment` events as they arrive instead of whole `message`s. */
   fragments?: boolean;
   /** Split outgoing messages into frames of at most this many bytes (default: never split). */
@@ -150,6 +155,7 @@ export class Connection implements FrameSink {
       autoPong: options.autoPong ?? true,
       fragments: options.fragments ?? false,
       textAsBytes: options.textAsBytes ?? false,
+      skipUTF8Validation: options.skipUTF8Validation ?? false,
       fragmentSize: options.fragmentSize ?? 0,
       handshakeTimeout: options.handshakeTimeout ?? DEFAULT_LIMITS.handshakeTimeout,
       closeTimeout: options.closeTimeout ?? DEFAULT_LIMITS.closeTimeout,
@@ -236,6 +242,7 @@ export class Connection implements FrameSink {
       maxFrameSize: this.opts.maxFrameSize,
       maxMessageSize: this.opts.maxMessageSize,
       rsv1Allowed: this.codec !== undefined,
+      skipUtf8: this.opts.skipUTF8Validation,
     });
     this.events.push({ type: "open", protocol, extensions });
   }
@@ -445,7 +452,7 @@ export class Connection implements FrameSink {
       if (ev.binary) {
         ev.data = this.createBinary(plain, 0, plain.length, true);
       } else {
-        if (!isValidUtf8(plain)) throw new InvalidPayloadError("text message is not valid UTF-8");
+        if (!this.opts.skipUTF8Validation && !isValidUtf8(plain)) throw new InvalidPayloadError("text message is not valid UTF-8");
         ev.data = this.opts.textAsBytes ? this.createBinary(plain, 0, plain.length, true) : decodeUtf8(plain, 0, plain.length);
       }
     } catch (e) {
@@ -469,7 +476,7 @@ export class Connection implements FrameSink {
       const code = (data[0]! << 8) | data[1]!;
       if (!isValidWireCloseCode(code)) return void (this.failure = new ProtocolError(`invalid close code ${code}`, "WS_ERR_INVALID_CLOSE_CODE"));
       const reasonBytes = data.subarray(2);
-      if (validateJs(reasonBytes, 0) !== 0) return void (this.failure = new InvalidPayloadError("close reason is not valid UTF-8"));
+      if (!this.opts.skipUTF8Validation && validateJs(reasonBytes, 0) !== 0) return void (this.failure = new InvalidPayloadError("close reason is not valid UTF-8"));
       this.events.push({ type: "closing", code, reason: decodeUtf8(reasonBytes, 0, reasonBytes.length) });
     }
   }

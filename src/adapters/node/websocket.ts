@@ -61,10 +61,11 @@ export interface SocketOptions extends ConnectionOptions, DriverLimits {
   maxPayload?: number;
   /** ws: answer pings automatically (default true). */
   autoPong?: boolean;
-  /** ws: emit several messages of one read synchronously (default true); false defers each to the next macrotask turn. */
+  /**
+   * ws: false emits each message of a read in its own macrotask turn. Accepted and without effect
+   * here: the messages of one read are always emitted together, in order (README, "From ws").
+   */
   allowSynchronousEvents?: boolean;
-  /** ws: skip the UTF-8 check of text messages and close reasons (default false). */
-  skipUTF8Validation?: boolean;
   /** ws: how long to wait for the peer to close after the close handshake (default 30 s). */
   closeTimeout?: number;
 }
@@ -98,8 +99,10 @@ function byteLength(data: Data): number {
   return typeof b === "string" ? Buffer.byteLength(b) : b.length;
 }
 
+// Node's Blob global is a getter: look it up once.
+const BlobClass: typeof Blob | undefined = typeof Blob === "undefined" ? undefined : Blob;
 function isBlob(data: unknown): data is Blob {
-  return typeof Blob !== "undefined" && data instanceof Blob;
+  return BlobClass !== undefined && data instanceof BlobClass;
 }
 
 function asArrayBuffer(buf: Buffer): ArrayBuffer {
@@ -292,6 +295,19 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    * runs once the bytes were handed to the socket, or with an error.
    */
   send(data: Data, options?: { binary?: boolean; compress?: boolean; fin?: boolean; mask?: boolean } | Callback, cb?: Callback): void {
+    // The common case first (an open socket, a string or bytes, a whole message, nothing waiting
+    // behind a Blob): straight to the connection, no allocation here (an echo pays this per message).
+    const conn = this.conn;
+    if (conn !== undefined && conn.state === "open" && this._readyState < CLOSING && this.queue === undefined && !this.fragmenting && (typeof data === "string" || data instanceof Uint8Array)) {
+      if (typeof options === "function") {
+        cb = options;
+        options = undefined;
+      }
+      if (options === undefined || options.fin !== false) {
+        this.driver!.send(data, options ?? NO_OPTIONS, cb);
+        return;
+      }
+    }
     if (this.readyState === CONNECTING) throw notOpen(CONNECTING);
     if (typeof options === "function") {
       cb = options;
@@ -499,6 +515,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 /** Marks a request aborted on purpose, so its 'error' is not reported twice. */
 export const kAborted = Symbol("wasmsocket.aborted");
 const EMPTY = Buffer.alloc(0);
+const NO_OPTIONS = {};
 
 for (const [name, value] of [["CONNECTING", CONNECTING], ["OPEN", OPEN], ["CLOSING", CLOSING], ["CLOSED", CLOSED]] as const) {
   Object.defineProperty(WebSocket, name, { enumerable: true, value });
