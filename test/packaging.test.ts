@@ -24,8 +24,8 @@ describe("one copy per process", () => {
     expect(r.cjsNode).toEqual({ isClass: true, statics: [0, 1, 2, 3], named: true, server: true, cjsCoreIsNode: true, esmCoreIsNode: true });
   });
 
-  it("node without require(esm): the CommonJS mirror's entries share one copy among themselves", () => {
-    expect(run(RUNTIMES.node!, "one-copy-fallback.cjs")).toEqual({ same: true, seen: "js", restored: "wasm-simd", server: "function" });
+  it("node without require(esm): the CommonJS mirror gives wasmsocket and wasmsocket/node as one copy", () => {
+    expect(run(RUNTIMES.node!, "one-copy-fallback.cjs")).toEqual({ same: true, seen: "js", restored: "wasm-simd", server: "function", mirror: true });
   });
 
   for (const runtime of ["deno", "bun"]) {
