@@ -1,11 +1,13 @@
 // The client side of ws 8's WebSocket, on Node's own HTTP stack: the upgrade is an http(s).request
 // (so `agent` and proxy agents, `createConnection`, `lookup`, `family`, `localAddress`, every TLS
 // option, ws+unix: sockets and redirects work as in ws), the server's answer is checked as ws checks
-// it (same error messages), and the upgraded socket is handed to the WebSocket's driver.
-import * as http from "node:http";
-import * as https from "node:https";
-import * as net from "node:net";
-import * as tls from "node:tls";
+// it (same error messages), and the upgraded socket is handed to the WebSocket's driver. Node's
+// modules are used through their default export, looked up at each call: tools that patch
+// `http.request` or `tls.connect` (proxies, instrumentation, tests) see our requests, as with ws.
+import http from "node:http";
+import https from "node:https";
+import net from "node:net";
+import tls from "node:tls";
 import { createHash, randomBytes } from "node:crypto";
 import { unescape } from "node:querystring";
 import type { Duplex } from "node:stream";

@@ -6,8 +6,8 @@
 // verifyClient accepts (a promise too), a hook that never answers is cut by `handshakeTimeout`, and
 // two of our servers on one http.Server with different paths do not answer each other's requests.
 import { EventEmitter } from "node:events";
-import * as http from "node:http";
-import * as https from "node:https";
+import http from "node:http";
+import https from "node:https";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
 import { createHash } from "node:crypto";
