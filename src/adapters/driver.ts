@@ -67,38 +67,43 @@ function unref(t: Timer): Timer {
 }
 
 export class ConnectionDriver {
-  private dispatching = false;
-  private flushQueued = false;
-  private timer: Timer | undefined;
-  private timerAt = 0;
-  private ended = false;
-  private closed = false;
+  #dispatching = false;
+  #flushQueued = false;
+  #timer: Timer | undefined;
+  #timerAt = 0;
+  #ended = false;
+  #closed = false;
   /** Whether the transport reads into conn.receiveWindow() (reported for tests and diagnostics). */
   directReads = false;
   /** Reading is stopped while the transport is congested or the application paused: two flags. */
-  private congested = false;
-  private userPaused = false;
+  #congested = false;
+  #userPaused = false;
   /** Callbacks of what was queued since the last write, run when that write completes. */
-  private callbacks: WriteCallback[] | undefined;
+  #callbacks: WriteCallback[] | undefined;
   /** Messages that arrived while the application had paused, delivered on resume(). */
-  private held: ConnectionEvent[] | undefined;
+  #held: ConnectionEvent[] | undefined;
   /** Progress watch: bytes handed to the transport, and how many had been taken at the last look. */
-  private written = 0;
-  private drainedAtLastLook = -1;
-  private watch: Timer | undefined;
-  private linger: Timer | undefined;
-  private readonly maxPendingBytes: number;
-  private readonly stallTimeout: number;
+  #written = 0;
+  #drainedAtLastLook = -1;
+  #watch: Timer | undefined;
+  #linger: Timer | undefined;
+  readonly #maxPendingBytes: number;
+  readonly #stallTimeout: number;
+
+  readonly #transport: Transport;
+  readonly #hooks: DriverHooks;
 
   constructor(
     readonly conn: Connection,
-    private readonly transport: Transport,
-    private readonly hooks: DriverHooks,
+    transport: Transport,
+    hooks: DriverHooks,
     limits: DriverLimits = {},
   ) {
+    this.#transport = transport;
+    this.#hooks = hooks;
     if (!transport.vectored) conn.coalesceOutgoing();
-    this.maxPendingBytes = limits.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
-    this.stallTimeout = limits.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
+    this.#maxPendingBytes = limits.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.#stallTimeout = limits.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
   }
 
   /** The transport delivered bytes. */
@@ -115,105 +120,105 @@ export class ConnectionDriver {
 
   /** The transport closed (either side, cleanly or not). */
   transportClosed(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.clearTimer();
-    this.stopWatch();
-    if (this.linger) clearTimeout(this.linger);
-    this.linger = undefined;
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clearTimer();
+    this.#stopWatch();
+    if (this.#linger) clearTimeout(this.#linger);
+    this.#linger = undefined;
     this.conn.transportClosed();
     this.pump();
   }
 
   /** The transport can take more bytes again. */
   drained(): void {
-    if (this.congested) {
-      this.congested = false;
-      if (!this.userPaused) this.transport.pauseReading?.(false);
+    if (this.#congested) {
+      this.#congested = false;
+      if (!this.#userPaused) this.#transport.pauseReading?.(false);
     }
-    if (!this.transport.pending?.()) {
+    if (!this.#transport.pending?.()) {
       // Everything left: a close queued behind a large send starts its timeout only now.
       this.conn.outgoingFlushed();
-      this.stopWatch();
-      if (!this.closed && !this.ended) this.scheduleTimer();
+      this.#stopWatch();
+      if (!this.#closed && !this.#ended) this.#scheduleTimer();
     }
-    this.hooks.onDrain?.();
+    this.#hooks.onDrain?.();
   }
 
   /** The application stops (or restarts) reading: separate from the transport's own backpressure. */
   pause(): void {
-    if (this.userPaused) return;
-    this.userPaused = true;
-    this.transport.pauseReading?.(true);
+    if (this.#userPaused) return;
+    this.#userPaused = true;
+    this.#transport.pauseReading?.(true);
   }
 
   resume(): void {
-    if (!this.userPaused) return;
-    this.userPaused = false;
-    if (!this.congested) this.transport.pauseReading?.(false);
+    if (!this.#userPaused) return;
+    this.#userPaused = false;
+    if (!this.#congested) this.#transport.pauseReading?.(false);
     // Held messages go out from pump() (at once, or after the dispatch this was called from).
-    if (this.held) this.requestFlush();
+    if (this.#held) this.requestFlush();
   }
 
   get isPaused(): boolean {
-    return this.userPaused;
+    return this.#userPaused;
   }
 
   /** Whether reading is stopped, by the application or by our own backpressure. */
   get readingPaused(): boolean {
-    return this.userPaused || this.congested;
+    return this.#userPaused || this.#congested;
   }
 
   /** Dispatches pending events, then writes everything produced, then acts on the state. */
   pump(): void {
-    if (this.dispatching) return;
+    if (this.#dispatching) return;
     let failures: unknown[] | undefined;
     for (;;) {
       let events: ConnectionEvent[];
-      if (this.held && !this.userPaused) {
+      if (this.#held && !this.#userPaused) {
         // Resumed: what was held comes before anything newer.
-        events = this.held;
-        this.held = undefined;
+        events = this.#held;
+        this.#held = undefined;
       } else {
         events = this.conn.takeEvents();
         if (events.length === 0) break;
       }
-      const f = this.dispatch(events);
+      const f = this.#dispatch(events);
       if (f) (failures ??= []).push(...f);
     }
-    this.flush();
+    this.#flush();
     // Like Node's emitter: a listener's exception surfaces, but only after the protocol work is done.
     if (failures) for (const e of failures) queueMicrotask(() => { throw e; });
   }
 
   /** Emits each event; a throwing listener does not stop the others. Returns what was thrown. */
-  private dispatch(events: ConnectionEvent[]): unknown[] | undefined {
+  #dispatch(events: ConnectionEvent[]): unknown[] | undefined {
     let failures: unknown[] | undefined;
-    this.dispatching = true;
+    this.#dispatching = true;
     try {
       for (const ev of events) {
-        if (this.held || (this.userPaused && (ev.type === "message" || ev.type === "fragment"))) {
+        if (this.#held || (this.#userPaused && (ev.type === "message" || ev.type === "fragment"))) {
           // Paused: messages wait for resume(), and what follows them waits behind them, except the
           // end of the connection, which delivers them first (as ws does when the socket closes).
           if (ev.type !== "close") {
-            (this.held ??= []).push(ev);
+            (this.#held ??= []).push(ev);
             continue;
           }
-          const held = this.held ?? [];
-          this.held = undefined;
-          for (const h of held) failures = this.emitOne(h, failures);
+          const held = this.#held ?? [];
+          this.#held = undefined;
+          for (const h of held) failures = this.#emitOne(h, failures);
         }
-        failures = this.emitOne(ev, failures);
+        failures = this.#emitOne(ev, failures);
       }
     } finally {
-      this.dispatching = false;
+      this.#dispatching = false;
     }
     return failures;
   }
 
-  private emitOne(ev: ConnectionEvent, failures: unknown[] | undefined): unknown[] | undefined {
+  #emitOne(ev: ConnectionEvent, failures: unknown[] | undefined): unknown[] | undefined {
     try {
-      this.hooks.onEvent(ev);
+      this.#hooks.onEvent(ev);
     } catch (e) {
       (failures ??= []).push(e);
     }
@@ -228,7 +233,7 @@ export class ConnectionDriver {
   send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView, options: { binary?: boolean; compress?: boolean } = {}, cb?: WriteCallback): boolean {
     const sent = this.conn.send(data, options);
     if (sent) this.unflushedBytes += typeof data === "string" ? data.length : data.byteLength;
-    this.queued(sent, cb);
+    this.#queued(sent, cb);
     return sent;
   }
 
@@ -236,22 +241,22 @@ export class ConnectionDriver {
   sendFragment(data: string | Uint8Array, binary: boolean, fin: boolean, cb?: WriteCallback): boolean {
     const sent = this.conn.sendFragment(data, { binary, fin });
     if (sent) this.unflushedBytes += data.length;
-    this.queued(sent, cb);
+    this.#queued(sent, cb);
     return sent;
   }
 
   ping(data?: Uint8Array | string, cb?: WriteCallback): void {
-    this.queued(this.conn.ping(data), cb);
+    this.#queued(this.conn.ping(data), cb);
   }
 
   pong(data?: Uint8Array | string, cb?: WriteCallback): void {
-    this.queued(this.conn.pong(data), cb);
+    this.#queued(this.conn.pong(data), cb);
   }
 
   /** Something was queued (or refused): its callback runs with the write that carries it. */
-  private queued(sent: boolean, cb: WriteCallback | undefined): void {
+  #queued(sent: boolean, cb: WriteCallback | undefined): void {
     if (cb) {
-      if (sent) (this.callbacks ??= []).push(cb);
+      if (sent) (this.#callbacks ??= []).push(cb);
       else queueMicrotask(() => cb(new Error("WebSocket is not open")));
     }
     this.requestFlush();
@@ -264,125 +269,125 @@ export class ConnectionDriver {
 
   /** Requests a flush of what the application queued outside an event dispatch. */
   requestFlush(): void {
-    if (this.dispatching || this.flushQueued) return;
-    this.flushQueued = true;
+    if (this.#dispatching || this.#flushQueued) return;
+    this.#flushQueued = true;
     queueMicrotask(() => {
-      this.flushQueued = false;
+      this.#flushQueued = false;
       this.pump();
     });
   }
 
-  private flush(): void {
+  #flush(): void {
     const chunks = this.conn.takeOutgoing();
     this.unflushedBytes = 0;
-    const callbacks = this.callbacks;
-    this.callbacks = undefined;
-    if (chunks.length > 0 && !this.ended && !this.closed) {
-      for (const c of chunks) this.written += c.length;
+    const callbacks = this.#callbacks;
+    this.#callbacks = undefined;
+    if (chunks.length > 0 && !this.#ended && !this.#closed) {
+      for (const c of chunks) this.#written += c.length;
       let done: ((err?: Error | null) => void) | undefined;
       if (callbacks) {
         done = (err) => {
           for (const cb of callbacks) cb(err ?? undefined);
         };
-        if (!this.transport.reportsWrites) {
+        if (!this.#transport.reportsWrites) {
           const run = done;
           done = undefined;
           queueMicrotask(() => run());
         }
       }
-      if (!this.transport.write(chunks, done) && !this.congested) {
+      if (!this.#transport.write(chunks, done) && !this.#congested) {
         // The peer sends faster than it reads our replies: stop reading it until it catches up.
-        this.congested = true;
-        this.transport.pauseReading?.(true);
+        this.#congested = true;
+        this.#transport.pauseReading?.(true);
       }
-      if (this.transport.consumed?.()) this.conn.outgoingConsumed();
+      if (this.#transport.consumed?.()) this.conn.outgoingConsumed();
     } else if (callbacks) {
       const err = new Error("WebSocket is not open");
       queueMicrotask(() => {
         for (const cb of callbacks) cb(err);
       });
     }
-    if (this.closed) return;
-    if (this.conn.transportShouldClose) this.end();
-    else this.scheduleTimer();
-    this.lookAtPending();
+    if (this.#closed) return;
+    if (this.conn.transportShouldClose) this.#end();
+    else this.#scheduleTimer();
+    this.#lookAtPending();
   }
 
   /** Starts the progress watch when the peer must show it takes bytes: too much queued, or closing. */
-  private lookAtPending(): void {
-    if (this.watch || this.closed) return;
-    const pending = this.transport.pending?.() ?? 0;
+  #lookAtPending(): void {
+    if (this.#watch || this.#closed) return;
+    const pending = this.#transport.pending?.() ?? 0;
     if (pending === 0) return;
-    if (pending <= this.maxPendingBytes && !this.ended && this.conn.state !== "closing") return;
-    this.drainedAtLastLook = this.written - pending;
-    this.watch = unref(setTimeout(() => this.onWatch(), this.stallTimeout));
+    if (pending <= this.#maxPendingBytes && !this.#ended && this.conn.state !== "closing") return;
+    this.#drainedAtLastLook = this.#written - pending;
+    this.#watch = unref(setTimeout(() => this.#onWatch(), this.#stallTimeout));
   }
 
-  private onWatch(): void {
-    this.watch = undefined;
-    if (this.closed) return;
-    const pending = this.transport.pending?.() ?? 0;
+  #onWatch(): void {
+    this.#watch = undefined;
+    if (this.#closed) return;
+    const pending = this.#transport.pending?.() ?? 0;
     if (pending === 0) return;
-    const drained = this.written - pending;
-    if (drained === this.drainedAtLastLook) {
+    const drained = this.#written - pending;
+    if (drained === this.#drainedAtLastLook) {
       // Nothing taken for a whole stallTimeout: say why before the transport goes (the 'close' is 1006).
-      this.emitOne({ type: "error", error: new StalledPeerError(pending, this.stallTimeout) }, undefined)?.forEach((e) => queueMicrotask(() => { throw e; }));
+      this.#emitOne({ type: "error", error: new StalledPeerError(pending, this.#stallTimeout) }, undefined)?.forEach((e) => queueMicrotask(() => { throw e; }));
       this.destroy();
       return;
     }
-    this.lookAtPending();
+    this.#lookAtPending();
   }
 
-  private stopWatch(): void {
-    if (this.watch) clearTimeout(this.watch);
-    this.watch = undefined;
+  #stopWatch(): void {
+    if (this.#watch) clearTimeout(this.#watch);
+    this.#watch = undefined;
   }
 
-  private end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.clearTimer();
-    this.transport.end();
-    if (this.closed) return;
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#clearTimer();
+    this.#transport.end();
+    if (this.#closed) return;
     // A peer that never closes its side must not hold the transport forever; one still taking the
     // bytes we queued is given the time it needs (the progress watch covers one that stops).
     const expire = (): void => {
-      this.linger = undefined;
-      if (this.closed) return;
-      if (this.transport.pending?.() && this.watch) this.linger = unref(setTimeout(expire, LINGER_MS));
-      else this.transport.destroy();
+      this.#linger = undefined;
+      if (this.#closed) return;
+      if (this.#transport.pending?.() && this.#watch) this.#linger = unref(setTimeout(expire, LINGER_MS));
+      else this.#transport.destroy();
     };
-    this.linger = unref(setTimeout(expire, LINGER_MS));
+    this.#linger = unref(setTimeout(expire, LINGER_MS));
   }
 
   /** Closes the transport at once, without a close handshake. */
   destroy(): void {
-    this.clearTimer();
-    this.stopWatch();
-    this.transport.destroy();
+    this.#clearTimer();
+    this.#stopWatch();
+    this.#transport.destroy();
   }
 
-  private scheduleTimer(): void {
+  #scheduleTimer(): void {
     const at = this.conn.nextDeadline();
-    if (at === undefined) return this.clearTimer();
-    if (this.timer && this.timerAt === at) return;
-    this.clearTimer();
-    this.timerAt = at;
+    if (at === undefined) return this.#clearTimer();
+    if (this.#timer && this.#timerAt === at) return;
+    this.#clearTimer();
+    this.#timerAt = at;
     // Deadlines are times on the connection's clock: compare them on that clock.
-    this.timer = unref(setTimeout(() => this.onTimer(), Math.max(0, at - this.conn.now())));
+    this.#timer = unref(setTimeout(() => this.#onTimer(), Math.max(0, at - this.conn.now())));
   }
 
-  private onTimer(): void {
-    this.timer = undefined;
+  #onTimer(): void {
+    this.#timer = undefined;
     // A close frame still queued behind data the peer is taking is not timed out: its timeout
     // restarts when the transport drains (drained() → conn.outgoingFlushed()).
-    if (this.conn.state === "closing" && this.transport.pending?.()) return;
+    if (this.conn.state === "closing" && this.#transport.pending?.()) return;
     this.conn.tick();
     this.pump();
   }
 
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -17,12 +17,15 @@ export class WebSocketConnection {
   /** @internal Server role: decides on the upgrade request. */
   onRequest: ((request: UpgradeRequest) => void) | undefined;
   /** Listener lists are replaced, never mutated, so emit() iterates without copying. */
-  private readonly listeners = new Map<string, Fn[]>();
+  readonly #listeners = new Map<string, Fn[]>();
+
+  readonly #conn: Connection;
 
   constructor(
-    private readonly conn: Connection,
+    conn: Connection,
     transport: Transport,
   ) {
+    this.#conn = conn;
     this.driver = new ConnectionDriver(conn, transport, this);
   }
 
@@ -38,24 +41,24 @@ export class WebSocketConnection {
 
   /** @internal */
   hasErrorListener(): boolean {
-    return (this.listeners.get("error")?.length ?? 0) > 0;
+    return (this.#listeners.get("error")?.length ?? 0) > 0;
   }
 
   /** @internal The transport failed: a client still connecting reports the transport's own error (before 'close', which the adapter reports next). */
   transportError(err: unknown): void {
-    if (this.conn.role === "client" && this.conn.state === "connecting" && this.hasErrorListener()) this.emit("error", err);
+    if (this.#conn.role === "client" && this.#conn.state === "connecting" && this.hasErrorListener()) this.emit("error", err);
   }
 
   on<K extends keyof Events>(event: K, f: Listener<K>): this {
-    const list = this.listeners.get(event) ?? [];
+    const list = this.#listeners.get(event) ?? [];
     const g = f as Fn;
-    if (!list.includes(g)) this.listeners.set(event, [...list, g]);
+    if (!list.includes(g)) this.#listeners.set(event, [...list, g]);
     return this;
   }
 
   off<K extends keyof Events>(event: K, f: Listener<K>): this {
-    const list = this.listeners.get(event);
-    if (list) this.listeners.set(event, list.filter((g) => g !== f));
+    const list = this.#listeners.get(event);
+    if (list) this.#listeners.set(event, list.filter((g) => g !== f));
     return this;
   }
 
@@ -69,21 +72,21 @@ export class WebSocketConnection {
 
   /** @internal Every event has at most four arguments; listeners added or removed meanwhile apply next time. */
   emit(name: string, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void {
-    const list = this.listeners.get(name);
+    const list = this.#listeners.get(name);
     if (list) for (let i = 0; i < list.length; i++) list[i]!(a, b, c, d);
   }
 
   get readyState(): number {
-    return READY_STATES[this.conn.state];
+    return READY_STATES[this.#conn.state];
   }
   get protocol(): string {
-    return this.conn.protocol;
+    return this.#conn.protocol;
   }
   get extensions(): string {
-    return this.conn.extensions;
+    return this.#conn.extensions;
   }
   get bufferedAmount(): number {
-    return this.conn.bufferedAmount;
+    return this.#conn.bufferedAmount;
   }
 
   send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView, options: { binary?: boolean; compress?: boolean } = {}): boolean {

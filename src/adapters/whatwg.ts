@@ -71,60 +71,63 @@ export class WhatwgWebSocket extends EventTarget {
   /** Non-standard: see FragmentEventLike. */
   onfragment: Handler = null;
 
+  readonly #socket: EventSocket;
+
   constructor(
     readonly url: string,
-    private readonly socket: EventSocket,
+    socket: EventSocket,
   ) {
     super();
-    socket.on("open", () => this.fire(new Event("open")));
+    this.#socket = socket;
+    socket.on("open", () => this.#fire(new Event("open")));
     socket.on("message", (data, isBinary) => {
       let out: unknown = data;
       if (isBinary || typeof data !== "string") {
         const copy = copyBuffer(data as Uint8Array);
         out = this.binaryType === "blob" && typeof Blob === "function" ? new Blob([copy]) : copy;
       }
-      this.fire(new MessageEventLike("message", out));
+      this.#fire(new MessageEventLike("message", out));
     });
-    socket.on("fragment", (data, isBinary, first, last) => this.fire(new FragmentEventLike(copyBuffer(data), isBinary, first, last)));
+    socket.on("fragment", (data, isBinary, first, last) => this.#fire(new FragmentEventLike(copyBuffer(data), isBinary, first, last)));
     // As in browsers: the connection has failed, so readyState is CLOSED while 'error' and then
     // 'close' fire.
     socket.on("error", () => {
-      this.failed = true;
-      this.fire(new Event("error"));
+      this.#failed = true;
+      this.#fire(new Event("error"));
     });
     // The core's wasClean; a socket that does not report it (ws's) falls back to "not 1006".
-    socket.on("close", (code, reason, wasClean) => this.fire(new CloseEventLike(code, String(reason), wasClean ?? code !== 1006)));
+    socket.on("close", (code, reason, wasClean) => this.#fire(new CloseEventLike(code, String(reason), wasClean ?? code !== 1006)));
   }
 
-  private failed = false;
+  #failed = false;
 
-  private fire(ev: Event): void {
+  #fire(ev: Event): void {
     const handler = (this as unknown as Record<string, Handler>)[`on${ev.type}`];
     handler?.call(this, ev);
     this.dispatchEvent(ev);
   }
 
   get readyState(): number {
-    return this.failed ? WhatwgWebSocket.CLOSED : this.socket.readyState;
+    return this.#failed ? WhatwgWebSocket.CLOSED : this.#socket.readyState;
   }
   get protocol(): string {
-    return this.socket.protocol;
+    return this.#socket.protocol;
   }
   get extensions(): string {
-    return this.socket.extensions;
+    return this.#socket.extensions;
   }
   get bufferedAmount(): number {
-    return this.socket.bufferedAmount;
+    return this.#socket.bufferedAmount;
   }
 
   send(data: string | ArrayBuffer | ArrayBufferView): void {
     if (this.readyState === 0) throw new DOMException("WebSocket is still connecting", "InvalidStateError");
-    this.socket.send(data);
+    this.#socket.send(data);
   }
 
   close(code?: number, reason?: string): void {
     if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999)) throw new DOMException("close code must be 1000 or 3000–4999", "InvalidAccessError");
-    this.socket.close(code, reason);
+    this.#socket.close(code, reason);
   }
 }
 

@@ -31,16 +31,16 @@ export interface FrameSink {
 const U32_MAX = 0xffffffff;
 
 export class FrameScanner {
-  private readonly backend: CoreBackend;
-  private readonly state = new Int32Array(L.STATE_FIELDS);
+  readonly #backend: CoreBackend;
+  readonly #state = new Int32Array(L.STATE_FIELDS);
   /** Bytes a scan could not use yet (a split header or control frame); allocated when first needed. */
-  private tail: Uint8Array | undefined;
-  private tailLen = 0;
+  #tail: Uint8Array | undefined;
+  #tailLen = 0;
 
   constructor(options: FrameScannerOptions) {
-    this.backend = core();
-    arenaOf(this.backend);
-    const s = this.state;
+    this.#backend = core();
+    arenaOf(this.#backend);
+    const s = this.#state;
     s[L.S_CONFIG] = (options.role === "server" ? L.CONFIG_PEER_MASKS : 0) | (options.rsv1Allowed ? L.CONFIG_RSV1_ALLOWED : 0) | (options.skipUtf8 ? L.CONFIG_SKIP_UTF8 : 0);
     s[L.S_MAX_FRAME] = Math.min(options.maxFrameSize, U32_MAX) >>> 0;
     s[L.S_MAX_MESSAGE] = Math.min(options.maxMessageSize, U32_MAX) >>> 0;
@@ -57,13 +57,13 @@ export class FrameScanner {
    * violation (pieces before it were delivered), or ScanError.None.
    */
   push(chunk: Uint8Array, sink: FrameSink): ScanError {
-    const b = this.backend;
+    const b = this.#backend;
     const { windowPtr, size } = arenaOf(b);
     for (let off = 0; off < chunk.length; ) {
       const n = Math.min(SLICE, chunk.length - off);
       b.ensureMemory(size);
       b.bytes.set(n === chunk.length ? chunk : chunk.subarray(off, off + n), windowPtr);
-      const err = this.scanWindow(n, sink);
+      const err = this.#scanWindow(n, sink);
       if (err !== ScanError.None) return err;
       off += n;
     }
@@ -75,26 +75,26 @@ export class FrameScanner {
    * every scanner on this core: bytes put there must be pushed before anything else uses the core.
    */
   inputWindow(): Uint8Array {
-    return inputWindowOf(this.backend);
+    return inputWindowOf(this.#backend);
   }
 
   /** Scans the first `n` bytes of inputWindow() where they are: push() without the copy in. */
   pushWindow(n: number, sink: FrameSink): ScanError {
     if (n > SLICE) throw new RangeError("pushWindow: more bytes than the window holds");
-    this.backend.ensureMemory(arenaOf(this.backend).size);
-    return this.scanWindow(n, sink);
+    this.#backend.ensureMemory(arenaOf(this.#backend).size);
+    return this.#scanWindow(n, sink);
   }
 
   /** Scans the leftover of the last call (put back right before the window) and `n` window bytes. */
-  private scanWindow(n: number, sink: FrameSink): ScanError {
-    const b = this.backend;
+  #scanWindow(n: number, sink: FrameSink): ScanError {
+    const b = this.#backend;
     const { statePtr, tablePtr, windowPtr } = arenaOf(b);
-    const s = this.state;
+    const s = this.#state;
     const base = statePtr >> 2;
     let mem = b.bytes;
     let words = b.words;
-    const tailLen = this.tailLen;
-    if (tailLen > 0) mem.set(this.tail!.subarray(0, tailLen), windowPtr - tailLen);
+    const tailLen = this.#tailLen;
+    if (tailLen > 0) mem.set(this.#tail!.subarray(0, tailLen), windowPtr - tailLen);
     words.set(s, base);
     let inPtr = windowPtr - tailLen;
     let inLen = tailLen + n;
@@ -114,21 +114,21 @@ export class FrameScanner {
       if (err !== ScanError.None) {
         // Scanning stopped at the offending frame: keep its first two bytes for the error message.
         this.errorHeader = inLen > 0 ? (mem[inPtr]! << 8) | (inLen > 1 ? mem[inPtr + 1]! : 0) : -1;
-        this.saveState(words, base);
-        this.tailLen = 0;
+        this.#saveState(words, base);
+        this.#tailLen = 0;
         return err;
       }
       if (count < TABLE_CAPACITY) break;
     }
-    this.saveState(words, base);
+    this.#saveState(words, base);
     // What is left is at most an incomplete header or control frame (< TAIL_ROOM bytes).
-    if (inLen > 0) (this.tail ??= new Uint8Array(TAIL_ROOM)).set(mem.subarray(inPtr, inPtr + inLen));
-    this.tailLen = inLen;
+    if (inLen > 0) (this.#tail ??= new Uint8Array(TAIL_ROOM)).set(mem.subarray(inPtr, inPtr + inLen));
+    this.#tailLen = inLen;
     return ScanError.None;
   }
 
-  private saveState(words: Int32Array, base: number): void {
-    const s = this.state;
+  #saveState(words: Int32Array, base: number): void {
+    const s = this.#state;
     for (let i = L.S_PHASE; i < L.PERSISTENT_FIELDS; i++) s[i] = words[base + i]!;
   }
 }

@@ -25,39 +25,39 @@ class WasmBackend implements CoreBackend {
   readonly heapBase: number;
   bytes: Uint8Array;
   words: Int32Array;
-  private readonly memory: WebAssembly.Memory;
+  readonly #memory: WebAssembly.Memory;
   readonly maskInPlace: CoreExports["maskInPlace"];
   readonly scan: CoreExports["scan"];
-  private readonly validate: CoreExports["utf8Validate"];
+  readonly #validate: CoreExports["utf8Validate"];
 
   constructor(instance: WebAssembly.Instance) {
     const x = instance.exports as unknown as CoreExports;
-    this.memory = x.memory;
+    this.#memory = x.memory;
     this.heapBase = (x.heapBase() + 15) & ~15;
     this.maskInPlace = x.maskInPlace;
     this.scan = x.scan;
-    this.validate = x.utf8Validate;
-    this.bytes = new Uint8Array(this.memory.buffer);
-    this.words = new Int32Array(this.memory.buffer);
+    this.#validate = x.utf8Validate;
+    this.bytes = new Uint8Array(this.#memory.buffer);
+    this.words = new Int32Array(this.#memory.buffer);
   }
 
   ensureMemory(size: number): void {
-    if (size <= this.memory.buffer.byteLength) {
+    if (size <= this.#memory.buffer.byteLength) {
       // Another user of this instance may have grown it: re-derive stale views.
-      if (this.bytes.buffer !== this.memory.buffer) this.refreshViews();
+      if (this.bytes.buffer !== this.#memory.buffer) this.#refreshViews();
       return;
     }
-    this.memory.grow(Math.ceil((size - this.memory.buffer.byteLength) / PAGE));
-    this.refreshViews();
+    this.#memory.grow(Math.ceil((size - this.#memory.buffer.byteLength) / PAGE));
+    this.#refreshViews();
   }
 
-  private refreshViews(): void {
-    this.bytes = new Uint8Array(this.memory.buffer);
-    this.words = new Int32Array(this.memory.buffer);
+  #refreshViews(): void {
+    this.bytes = new Uint8Array(this.#memory.buffer);
+    this.words = new Int32Array(this.#memory.buffer);
   }
 
   utf8Validate(ptr: number, len: number, state: number, masked: boolean, key: number, keyOffset: number): number {
-    return this.validate(ptr, len, state, masked ? 1 : 0, key, keyOffset);
+    return this.#validate(ptr, len, state, masked ? 1 : 0, key, keyOffset);
   }
 }
 

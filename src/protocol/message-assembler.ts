@@ -20,12 +20,12 @@ const allocFilled = NodeBuffer
   : (n: number) => new Uint8Array(n);
 
 export class MessageAssembler {
-  private parts: Uint8Array[] = [];
-  private total = 0;
-  private block: Uint8Array | undefined;
-  private blockLen = 0;
+  #parts: Uint8Array[] = [];
+  #total = 0;
+  #block: Uint8Array | undefined;
+  #blockLen = 0;
   /** The exact-size buffer of a single-frame message, filled directly from core memory. */
-  private exact: Uint8Array | undefined;
+  #exact: Uint8Array | undefined;
 
   /**
    * Starts a message whose only frame announces `frameLen` bytes, `available` of which are here.
@@ -33,55 +33,55 @@ export class MessageAssembler {
    * its bytes are copied once, from core memory straight to their final place.
    */
   beginSingleFrame(frameLen: number, available: number): void {
-    if (frameLen <= PREALLOC_ALWAYS || frameLen <= available * PREALLOC_FACTOR) this.exact = allocFilled(frameLen);
+    if (frameLen <= PREALLOC_ALWAYS || frameLen <= available * PREALLOC_FACTOR) this.#exact = allocFilled(frameLen);
   }
 
   /** Copies bytes[ptr, ptr+len) in. */
   append(bytes: Uint8Array, ptr: number, len: number): void {
-    if (this.exact) {
-      this.exact.set(bytes.subarray(ptr, ptr + len), this.total);
-      this.total += len;
+    if (this.#exact) {
+      this.#exact.set(bytes.subarray(ptr, ptr + len), this.#total);
+      this.#total += len;
       return;
     }
-    this.total += len;
+    this.#total += len;
     if (len >= SMALL) {
-      this.sealBlock();
-      this.parts.push(bytes.slice(ptr, ptr + len));
+      this.#sealBlock();
+      this.#parts.push(bytes.slice(ptr, ptr + len));
       return;
     }
-    if (!this.block || this.blockLen + len > this.block.length) {
-      if (this.block && this.block.length < BLOCK_MAX && this.blockLen + len <= BLOCK_MAX) {
-        const grown = new Uint8Array(Math.min(BLOCK_MAX, Math.max(this.block.length * 2, this.blockLen + len)));
-        grown.set(this.block.subarray(0, this.blockLen));
-        this.block = grown;
+    if (!this.#block || this.#blockLen + len > this.#block.length) {
+      if (this.#block && this.#block.length < BLOCK_MAX && this.#blockLen + len <= BLOCK_MAX) {
+        const grown = new Uint8Array(Math.min(BLOCK_MAX, Math.max(this.#block.length * 2, this.#blockLen + len)));
+        grown.set(this.#block.subarray(0, this.#blockLen));
+        this.#block = grown;
       } else {
-        this.sealBlock();
-        this.block = new Uint8Array(Math.max(1024, len));
+        this.#sealBlock();
+        this.#block = new Uint8Array(Math.max(1024, len));
       }
     }
-    this.block.set(bytes.subarray(ptr, ptr + len), this.blockLen);
-    this.blockLen += len;
+    this.#block.set(bytes.subarray(ptr, ptr + len), this.#blockLen);
+    this.#blockLen += len;
   }
 
-  private sealBlock(): void {
-    if (this.block && this.blockLen > 0) this.parts.push(this.block.subarray(0, this.blockLen));
-    this.block = undefined;
-    this.blockLen = 0;
+  #sealBlock(): void {
+    if (this.#block && this.#blockLen > 0) this.#parts.push(this.#block.subarray(0, this.#blockLen));
+    this.#block = undefined;
+    this.#blockLen = 0;
   }
 
   /** The whole message (owned by the caller), and a reset for the next one. */
   take(): Uint8Array {
-    if (this.exact) {
-      const out = this.exact;
-      this.exact = undefined;
-      this.total = 0;
+    if (this.#exact) {
+      const out = this.#exact;
+      this.#exact = undefined;
+      this.#total = 0;
       return out;
     }
-    this.sealBlock();
-    const parts = this.parts;
-    const total = this.total;
-    this.parts = [];
-    this.total = 0;
+    this.#sealBlock();
+    const parts = this.#parts;
+    const total = this.#total;
+    this.#parts = [];
+    this.#total = 0;
     return concatBytes(parts, total);
   }
 }

@@ -21,19 +21,22 @@ const INLINE_STRING_MAX = 8 * 1024;
 const MAX_HEADER = 14;
 
 export class Outbox {
-  private slab = EMPTY;
+  #slab = EMPTY;
   /** Start of the bytes not yet taken, and end of the bytes written. */
-  private from = 0;
-  private pos = 0;
-  private chunks: Uint8Array[] = [];
-  private queued = 0;
+  #from = 0;
+  #pos = 0;
+  #chunks: Uint8Array[] = [];
+  #queued = 0;
   /** The full slab take() last let go of, kept for recycle(). */
-  private spent: typeof this.slab | undefined;
+  #spent: typeof EMPTY | undefined;
 
-  private inlineMax: number;
+  #inlineMax: number;
 
-  constructor(private readonly masking: boolean) {
-    this.inlineMax = masking ? INLINE_MAX_CLIENT : INLINE_MAX_SERVER;
+  readonly #masking: boolean;
+
+  constructor(masking: boolean) {
+    this.#masking = masking;
+    this.#inlineMax = masking ? INLINE_MAX_CLIENT : INLINE_MAX_SERVER;
   }
 
   /**
@@ -41,26 +44,26 @@ export class Outbox {
    * to a full slab are copied in once, instead of queued apart and copied again by the join.
    */
   coalesce(): void {
-    this.inlineMax = SLAB_MAX;
+    this.#inlineMax = SLAB_MAX;
   }
 
   /** Bytes waiting to be taken. */
   get pending(): number {
-    return this.queued + (this.pos - this.from);
+    return this.#queued + (this.#pos - this.#from);
   }
 
   /** Everything written so far, in order, as few chunks as possible. The caller owns them. */
   take(): Uint8Array[] {
-    this.sealSlab();
+    this.#sealSlab();
     // Nothing can be written into the part handed out; a slab with no room left is let go.
-    if (this.pos === this.slab.length) {
-      this.spent = this.slab;
-      this.slab = EMPTY;
-      this.from = this.pos = 0;
+    if (this.#pos === this.#slab.length) {
+      this.#spent = this.#slab;
+      this.#slab = EMPTY;
+      this.#from = this.#pos = 0;
     }
-    const out = this.chunks;
-    this.chunks = [];
-    this.queued = 0;
+    const out = this.#chunks;
+    this.#chunks = [];
+    this.#queued = 0;
     return out;
   }
 
@@ -69,52 +72,52 @@ export class Outbox {
    * the slab may be written over from the start: a busy connection then allocates no more slabs.
    */
   recycle(): void {
-    if (this.pos === this.from && this.chunks.length === 0) {
-      if (this.slab === EMPTY && this.spent) this.slab = this.spent;
-      this.from = this.pos = 0;
+    if (this.#pos === this.#from && this.#chunks.length === 0) {
+      if (this.#slab === EMPTY && this.#spent) this.#slab = this.#spent;
+      this.#from = this.#pos = 0;
     }
-    this.spent = undefined;
+    this.#spent = undefined;
   }
 
   /** Writes raw bytes (the handshake head). */
   writeRaw(bytes: Uint8Array): void {
-    this.sealSlab();
-    this.chunks.push(bytes);
-    this.queued += bytes.length;
+    this.#sealSlab();
+    this.#chunks.push(bytes);
+    this.#queued += bytes.length;
   }
 
   /** Encodes one frame. A string payload is sent as its UTF-8 bytes. */
   writeFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array | string): void {
     const b0 = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
     if (typeof payload === "string") {
-      if (payload.length <= INLINE_STRING_MAX) return this.writeStringInline(b0, payload);
+      if (payload.length <= INLINE_STRING_MAX) return this.#writeStringInline(b0, payload);
       payload = encoder.encode(payload);
-      return this.writeLarge(b0, payload, true);
+      return this.#writeLarge(b0, payload, true);
     }
-    if (payload.length <= this.inlineMax) return this.writeBytesInline(b0, payload);
-    this.writeLarge(b0, payload, false);
+    if (payload.length <= this.#inlineMax) return this.#writeBytesInline(b0, payload);
+    this.#writeLarge(b0, payload, false);
   }
 
-  private reserve(n: number): void {
-    if (this.pos + n <= this.slab.length) return;
-    this.sealSlab();
-    this.slab = new Uint8Array(Math.max(n, Math.min(SLAB_MAX, Math.max(SLAB_MIN, this.slab.length * 2))));
-    this.from = this.pos = 0;
+  #reserve(n: number): void {
+    if (this.#pos + n <= this.#slab.length) return;
+    this.#sealSlab();
+    this.#slab = new Uint8Array(Math.max(n, Math.min(SLAB_MAX, Math.max(SLAB_MIN, this.#slab.length * 2))));
+    this.#from = this.#pos = 0;
   }
 
   /** Moves the written part of the slab to the chunk list; the slab is never rewritten there. */
-  private sealSlab(): void {
-    if (this.pos > this.from) {
-      this.chunks.push(this.slab.subarray(this.from, this.pos));
-      this.queued += this.pos - this.from;
-      this.from = this.pos;
+  #sealSlab(): void {
+    if (this.#pos > this.#from) {
+      this.#chunks.push(this.#slab.subarray(this.#from, this.#pos));
+      this.#queued += this.#pos - this.#from;
+      this.#from = this.#pos;
     }
   }
 
-  private writeHeader(at: number, b0: number, len: number): number {
-    const s = this.slab;
+  #writeHeader(at: number, b0: number, len: number): number {
+    const s = this.#slab;
     s[at] = b0;
-    const m = this.masking ? 0x80 : 0;
+    const m = this.#masking ? 0x80 : 0;
     if (len <= 125) {
       s[at + 1] = m | len;
       at += 2;
@@ -136,44 +139,44 @@ export class Outbox {
       s[at + 9] = len & 0xff;
       at += 10;
     }
-    if (this.masking) {
+    if (this.#masking) {
       writeMaskKey(s, at);
       at += 4;
     }
     return at;
   }
 
-  private maskPayload(keyAt: number, start: number, len: number): void {
+  #maskPayload(keyAt: number, start: number, len: number): void {
     // In place: maskInto reads each byte before writing it, and its small-input loop is the fastest.
-    if (len > 0) maskInto(this.slab.subarray(start, start + len), this.slab.subarray(keyAt, keyAt + 4), this.slab, start);
+    if (len > 0) maskInto(this.#slab.subarray(start, start + len), this.#slab.subarray(keyAt, keyAt + 4), this.#slab, start);
   }
 
-  private writeBytesInline(b0: number, payload: Uint8Array): void {
-    this.reserve(MAX_HEADER + payload.length);
-    const start = this.writeHeader(this.pos, b0, payload.length);
-    if (this.masking) maskInto(payload, this.slab.subarray(start - 4, start), this.slab, start);
-    else this.slab.set(payload, start);
-    this.pos = start + payload.length;
+  #writeBytesInline(b0: number, payload: Uint8Array): void {
+    this.#reserve(MAX_HEADER + payload.length);
+    const start = this.#writeHeader(this.#pos, b0, payload.length);
+    if (this.#masking) maskInto(payload, this.#slab.subarray(start - 4, start), this.#slab, start);
+    else this.#slab.set(payload, start);
+    this.#pos = start + payload.length;
   }
 
-  private writeStringInline(b0: number, text: string): void {
+  #writeStringInline(b0: number, text: string): void {
     // Short strings fit a 2-byte length (3 bytes per UTF-16 unit at most); others are measured.
     const len = text.length <= 41 ? -1 : utf8Length(text);
-    this.reserve(MAX_HEADER + (len < 0 ? 123 : len));
-    const headerLen = (len < 0 ? 2 : len <= 125 ? 2 : len <= 0xffff ? 4 : 10) + (this.masking ? 4 : 0);
-    const start = this.pos + headerLen;
-    const written = encodeUtf8Into(text, this.slab, start);
-    this.writeHeader(this.pos, b0, written);
-    if (this.masking) this.maskPayload(start - 4, start, written);
-    this.pos = start + written;
+    this.#reserve(MAX_HEADER + (len < 0 ? 123 : len));
+    const headerLen = (len < 0 ? 2 : len <= 125 ? 2 : len <= 0xffff ? 4 : 10) + (this.#masking ? 4 : 0);
+    const start = this.#pos + headerLen;
+    const written = encodeUtf8Into(text, this.#slab, start);
+    this.#writeHeader(this.#pos, b0, written);
+    if (this.#masking) this.#maskPayload(start - 4, start, written);
+    this.#pos = start + written;
   }
 
-  private writeLarge(b0: number, payload: Uint8Array, owned: boolean): void {
-    this.reserve(MAX_HEADER);
-    const start = this.writeHeader(this.pos, b0, payload.length);
-    if (this.masking) {
+  #writeLarge(b0: number, payload: Uint8Array, owned: boolean): void {
+    this.#reserve(MAX_HEADER);
+    const start = this.#writeHeader(this.#pos, b0, payload.length);
+    if (this.#masking) {
       // The caller's bytes stay untouched: mask a copy (unless we made the bytes ourselves).
-      const key = this.slab.subarray(start - 4, start);
+      const key = this.#slab.subarray(start - 4, start);
       if (owned) {
         mask(payload, key);
       } else {
@@ -182,9 +185,9 @@ export class Outbox {
         payload = body;
       }
     }
-    this.pos = start;
-    this.sealSlab();
-    this.chunks.push(payload);
-    this.queued += payload.length;
+    this.#pos = start;
+    this.#sealSlab();
+    this.#chunks.push(payload);
+    this.#queued += payload.length;
   }
 }

@@ -51,34 +51,34 @@ function release(s: ZStream, parts: Uint8Array[], total: number, ended: boolean)
 }
 
 class PakoCompressor implements Compressor {
-  private readonly s = new ZStream();
+  readonly #s = new ZStream();
   constructor(settings: DeflateSettings) {
     // Negative window bits: raw deflate, no zlib header or checksum (RFC 7692 §7.2.1).
-    const status = zlibDeflateInit2(this.s, settings.level, DEFLATED, -settings.windowBits, settings.memLevel, DEFAULT_STRATEGY);
+    const status = zlibDeflateInit2(this.#s, settings.level, DEFLATED, -settings.windowBits, settings.memLevel, DEFAULT_STRATEGY);
     if (status !== 0) throw new RangeError(`cannot set up deflate (window ${settings.windowBits}, level ${settings.level}, memLevel ${settings.memLevel})`);
   }
   compress(data: Uint8Array): Uint8Array {
-    return run(this.s, zlibDeflate, data, Infinity).out;
+    return run(this.#s, zlibDeflate, data, Infinity).out;
   }
   close(): void {
-    zlibDeflateEnd(this.s);
+    zlibDeflateEnd(this.#s);
   }
 }
 
 class PakoDecompressor implements Decompressor {
-  private readonly s = new ZStream();
+  readonly #s = new ZStream();
   constructor(windowBits: number) {
-    zlibInflateInit2(this.s, -windowBits);
+    zlibInflateInit2(this.#s, -windowBits);
   }
   decompress(data: Uint8Array, maxOutput: number): Uint8Array {
-    const { out, ended } = run(this.s, zlibInflate, data, maxOutput);
+    const { out, ended } = run(this.#s, zlibInflate, data, maxOutput);
     // The peer ended its stream: the next message starts a new one (bytes after the end, like the
     // 00 00 ff ff we append, are not part of it).
-    if (ended) zlibInflateReset(this.s);
+    if (ended) zlibInflateReset(this.#s);
     return out;
   }
   close(): void {
-    zlibInflateEnd(this.s);
+    zlibInflateEnd(this.#s);
   }
 }
 

@@ -173,34 +173,39 @@ function encodeForCompression(s: string): Uint8Array {
 
 /** Compresses and inflates messages per the agreed parameters, for one side of a connection. */
 export class DeflateCodec implements MessageCodec {
-  private compressor: Compressor | undefined;
-  private decompressor: Decompressor | undefined;
-  private readonly ownNoContext: boolean;
-  private readonly peerNoContext: boolean;
-  private readonly ownBits: number;
-  private readonly threshold: number;
+  #compressor: Compressor | undefined;
+  #decompressor: Decompressor | undefined;
+  readonly #ownNoContext: boolean;
+  readonly #peerNoContext: boolean;
+  readonly #ownBits: number;
+  readonly #threshold: number;
+
+  readonly #options: DeflateOptions;
+  readonly #engine: DeflateEngine;
 
   constructor(
     readonly params: DeflateParams,
     role: "server" | "client",
-    private readonly options: DeflateOptions,
-    private readonly engine: DeflateEngine,
+    options: DeflateOptions,
+    engine: DeflateEngine,
   ) {
+    this.#options = options;
+    this.#engine = engine;
     const server = role === "server";
-    this.ownNoContext = server ? params.serverNoContextTakeover : params.clientNoContextTakeover;
-    this.peerNoContext = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
-    this.ownBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
-    this.threshold = options.threshold ?? 1024;
+    this.#ownNoContext = server ? params.serverNoContextTakeover : params.clientNoContextTakeover;
+    this.#peerNoContext = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
+    this.#ownBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    this.#threshold = options.threshold ?? 1024;
   }
 
   encode(data: Uint8Array | string): Uint8Array | undefined {
-    const bytes = typeof data === "string" ? (data.length * 3 < this.threshold ? undefined : encodeForCompression(data)) : data;
-    if (!bytes || bytes.length < this.threshold || !this.engine.compressor) return undefined;
-    this.compressor ??= this.engine.compressor({ windowBits: this.ownBits, level: this.options.level ?? 1, memLevel: this.options.memLevel ?? 8 });
-    let out = this.compressor.compress(bytes);
-    if (this.ownNoContext) {
-      this.compressor.close();
-      this.compressor = undefined;
+    const bytes = typeof data === "string" ? (data.length * 3 < this.#threshold ? undefined : encodeForCompression(data)) : data;
+    if (!bytes || bytes.length < this.#threshold || !this.#engine.compressor) return undefined;
+    this.#compressor ??= this.#engine.compressor({ windowBits: this.#ownBits, level: this.#options.level ?? 1, memLevel: this.#options.memLevel ?? 8 });
+    let out = this.#compressor.compress(bytes);
+    if (this.#ownNoContext) {
+      this.#compressor.close();
+      this.#compressor = undefined;
     }
     // A sync flush ends in an empty stored block, 00 00 ff ff: the receiver puts it back (§7.2.1).
     const n = out.length;
@@ -210,16 +215,16 @@ export class DeflateCodec implements MessageCodec {
 
   decode(data: Uint8Array, maxSize: number): Uint8Array {
     // Inflating with the largest window reads any smaller one, so the peer's bits need no care here.
-    this.decompressor ??= this.engine.decompressor(15);
+    this.#decompressor ??= this.#engine.decompressor(15);
     const input = new Uint8Array(data.length + 4);
     input.set(data);
     input.set(TAIL, data.length);
     try {
-      const out = this.decompressor.decompress(input, maxSize);
-      if (this.peerNoContext) this.closeDecompressor();
+      const out = this.#decompressor.decompress(input, maxSize);
+      if (this.#peerNoContext) this.#closeDecompressor();
       return out;
     } catch (e) {
-      this.closeDecompressor();
+      this.#closeDecompressor();
       // The engine's own errors keep their close code (1009 for a bomb), whatever bundle it came from.
       if (isWebSocketError(e)) throw e;
       const err = new InvalidPayloadError(`invalid compressed data: ${(e as Error).message}`, "WS_ERR_INVALID_COMPRESSED_DATA");
@@ -228,15 +233,15 @@ export class DeflateCodec implements MessageCodec {
     }
   }
 
-  private closeDecompressor(): void {
-    this.decompressor?.close();
-    this.decompressor = undefined;
+  #closeDecompressor(): void {
+    this.#decompressor?.close();
+    this.#decompressor = undefined;
   }
 
   close(): void {
-    this.compressor?.close();
-    this.closeDecompressor();
-    this.compressor = undefined;
+    this.#compressor?.close();
+    this.#closeDecompressor();
+    this.#compressor = undefined;
   }
 }
 

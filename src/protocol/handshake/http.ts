@@ -16,12 +16,15 @@ export interface HeadLimits {
 }
 
 export class HeadParser {
-  private buf: Uint8Array;
-  private len = 0;
-  private scanned = 0;
+  #buf: Uint8Array;
+  #len = 0;
+  #scanned = 0;
 
-  constructor(private readonly limits: HeadLimits) {
-    this.buf = new Uint8Array(Math.min(limits.maxBytes, 1024));
+  readonly #limits: HeadLimits;
+
+  constructor(limits: HeadLimits) {
+    this.#limits = limits;
+    this.#buf = new Uint8Array(Math.min(limits.maxBytes, 1024));
   }
 
   /**
@@ -29,32 +32,32 @@ export class HeadParser {
    * undefined while more is needed. Throws HandshakeError (431/400) on oversize or garbage.
    */
   push(chunk: Uint8Array): { head: HttpHead; rest: Uint8Array } | undefined {
-    const room = this.limits.maxBytes - this.len;
+    const room = this.#limits.maxBytes - this.#len;
     const take = Math.min(chunk.length, room);
-    this.ensure(this.len + take);
-    this.buf.set(chunk.subarray(0, take), this.len);
-    this.len += take;
-    const buf = this.buf;
-    for (let i = Math.max(this.scanned, 3); i < this.len; i++) {
+    this.#ensure(this.#len + take);
+    this.#buf.set(chunk.subarray(0, take), this.#len);
+    this.#len += take;
+    const buf = this.#buf;
+    for (let i = Math.max(this.#scanned, 3); i < this.#len; i++) {
       if (buf[i] === 0x0a && buf[i - 1] === 0x0d && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) {
         const headEnd = i + 1;
-        const head = parseHead(buf.subarray(0, headEnd - 4), this.limits.maxHeaders);
+        const head = parseHead(buf.subarray(0, headEnd - 4), this.#limits.maxHeaders);
         // Bytes after the head belong to the WebSocket: keep them, from the buffer and the chunk.
-        const restOfBuf = buf.subarray(headEnd, this.len);
+        const restOfBuf = buf.subarray(headEnd, this.#len);
         const rest = take < chunk.length ? concatBytes([restOfBuf, chunk.subarray(take)]) : restOfBuf.slice();
         return { head, rest };
       }
     }
-    this.scanned = this.len;
-    if (this.len >= this.limits.maxBytes) throw new HandshakeError("request head too large", 431, "WS_ERR_HEAD_TOO_LARGE");
+    this.#scanned = this.#len;
+    if (this.#len >= this.#limits.maxBytes) throw new HandshakeError("request head too large", 431, "WS_ERR_HEAD_TOO_LARGE");
     return undefined;
   }
 
-  private ensure(n: number): void {
-    if (n <= this.buf.length) return;
-    const grown = new Uint8Array(Math.min(this.limits.maxBytes, Math.max(n, this.buf.length * 2)));
-    grown.set(this.buf.subarray(0, this.len));
-    this.buf = grown;
+  #ensure(n: number): void {
+    if (n <= this.#buf.length) return;
+    const grown = new Uint8Array(Math.min(this.#limits.maxBytes, Math.max(n, this.#buf.length * 2)));
+    grown.set(this.#buf.subarray(0, this.#len));
+    this.#buf = grown;
   }
 }
 
