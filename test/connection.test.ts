@@ -118,7 +118,8 @@ describe.each(["wasm-simd", "js"] as const)("Connection (%s core)", (backend) =>
       const c = opened(role);
       const ev = feed(c, f({ opcode: 8, payload: closePayload(4000, "bye") }));
       expect(ev).toEqual([{ type: "closing", code: 4000, reason: "bye" }]);
-      expect(sent(c)).toEqual([[8, [0x0f, 0xa0]]]);
+      // The peer's code and reason come back (as ws does).
+      expect(sent(c)).toEqual([[8, [0x0f, 0xa0, ...new TextEncoder().encode("bye")]]]);
       // Both close frames exchanged: the server closes TCP, and a client ends its side too (as ws
       // does; it then waits for the server's FIN within the driver's linger time).
       expect(c.transportShouldClose).toBe(true);

@@ -165,7 +165,7 @@ describe("overStreams over a pair of TransformStreams", () => {
     const serverClosed = closed(server);
     server.close(4000, "bye");
     expect(await closed(client)).toEqual([4000, "bye", true]);
-    // RFC 6455 §7.1.5: the server reports the close frame it received, the client's echo (code only).
-    expect(await serverClosed).toEqual([4000, "", true]);
+    // RFC 6455 §7.1.5: the server reports the close frame it received, the client's echo (code and reason).
+    expect(await serverClosed).toEqual([4000, "bye", true]);
   });
 });

@@ -487,8 +487,9 @@ export class Connection implements FrameSink {
     // also when we closed first.
     this.closeCode = code;
     this.closeReason = reason;
-    // Echo the peer's code (RFC 6455 §5.5.1); a close without a code is answered without one.
-    if (!this.#closeSent) this.#writeClose(code === CloseCode.NoStatus ? undefined : code, "");
+    // Echo the peer's code and reason (RFC 6455 §5.5.1; ws echoes the reason too); a close without
+    // a code is answered without one.
+    if (!this.#closeSent) this.#writeClose(code === CloseCode.NoStatus ? undefined : code, reason);
     this.state = "closing";
     // Both close frames are exchanged: the server closes the TCP connection; a client ends its side
     // too (as ws does; a server that waits for the client's FIN would otherwise hold it until the
@@ -647,7 +648,10 @@ export class Connection implements FrameSink {
     if (this.#closeSent) return;
     this.#closeSent = true;
     if (code === undefined) return this.#outbox.writeFrame(Opcode.Close, true, false, EMPTY);
-    const r = encoder.encode(reason);
+    let r = encoder.encode(reason);
+    // An echoed reason that re-encodes longer than a close frame allows (unchecked bytes decoded
+    // with replacement characters) is left out.
+    if (r.length > MAX_CLOSE_REASON_BYTES) r = EMPTY;
     const payload = new Uint8Array(2 + r.length);
     payload[0] = code >> 8;
     payload[1] = code & 0xff;
