@@ -454,6 +454,10 @@ describe("listeners that throw (in a child process, which reports uncaught excep
     const child = spawn(process.execPath, [fixture], { stdio: ["ignore", "pipe", "inherit"] });
     cleanups.push(() => void child.kill());
     let out = "";
+    // The fixture prints "clients 0" once the connection is cleaned up (bounded: 2 s).
+    const cleanedUp = async () => {
+      for (let t = 0; t < 100 && !/clients 0/.test(out); t++) await new Promise((r) => setTimeout(r, 20));
+    };
     child.stdout.on("data", (d) => (out += d));
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout.on("data", () => {
@@ -477,7 +481,7 @@ describe("listeners that throw (in a child process, which reports uncaught excep
     expect(reply.text).toContain("after");
     expect(reply.text).toContain("\x88\x02\x03\xe8");
     // And the server cleaned up and reported the exception as Node does.
-    for (let t = 0; t < 100 && !/clients 0/.test(out); t++) await new Promise((r) => setTimeout(r, 20));
+    await cleanedUp();
     expect(out).toMatch(/uncaught listener boom/);
     expect(out).toMatch(/clients 0/);
     // A frame with a reserved opcode: the 'error' listener throws, the 1002 close still goes out.
@@ -485,7 +489,7 @@ describe("listeners that throw (in a child process, which reports uncaught excep
     const failed = await exchange(port, concat(new TextEncoder().encode(upgrade("/")), frame({ opcode: 3, payload: "x", key: KEY })));
     expect(failed.closed).toBe(true);
     expect(failed.text).toContain("\x88\x02\x03\xea");
-    for (let t = 0; t < 100 && !/clients 0/.test(out); t++) await new Promise((r) => setTimeout(r, 20));
+    await cleanedUp();
     expect(out).toMatch(/uncaught listener error listener boom/);
     expect(out).toMatch(/clients 0/);
     // Messages held by pause() and delivered by resume(): a throwing listener is still reported.
@@ -501,7 +505,7 @@ describe("listeners that throw (in a child process, which reports uncaught excep
       500,
     );
     expect(held.text).toContain("after");
-    for (let t = 0; t < 100 && !/clients 0/.test(out); t++) await new Promise((r) => setTimeout(r, 20));
+    await cleanedUp();
     expect(out).toMatch(/uncaught listener boom/);
     // A throwing 'connection' listener behind an asynchronous verifyClient: the 101 still goes out
     // at once (it used to wait for the 10 s handshake timeout), and the exception is reported.

@@ -60,6 +60,13 @@ async function wsClientEcho(url: string): Promise<void> {
   await new Promise((r) => ws.once("close", r));
 }
 
+
+/** A ws client without permessage-deflate, open (fails on 'error'). */
+async function openUncompressed(url: string): Promise<WS> {
+  const ws = new WS(url, { perMessageDeflate: false });
+  await new Promise((r, j) => ws.once("open", r).once("error", j));
+  return ws;
+}
 describe.each(["node", "deno", "bun"])("echo server on %s", (runtime) => {
   let server: { url: string; proc: ChildProcess };
   beforeAll(async () => void (server = await startEcho(runtime)));
@@ -80,8 +87,7 @@ describe.each(["node", "deno", "bun"])("a server with fragments: true on %s", (r
   afterAll(() => void server.proc.kill());
 
   it("emits 'fragment' (data, isBinary, first, last) for each frame, in order", async () => {
-    const ws = new WS(server.url, { perMessageDeflate: false });
-    await new Promise((r, j) => ws.once("open", r).once("error", j));
+    const ws = await openUncompressed(server.url);
     const replies: unknown[] = [];
     const want = [
       ["hel", false, true, false],
@@ -111,8 +117,7 @@ describe.each(["node", "deno", "bun"])("pause() on a %s server", (runtime) => {
   afterAll(() => void server.proc.kill());
 
   it("holds messages until resume(), then delivers them all", async () => {
-    const ws = new WS(server.url, { perMessageDeflate: false });
-    await new Promise((r, j) => ws.once("open", r).once("error", j));
+    const ws = await openUncompressed(server.url);
     const reply = new Promise<unknown>((r) => ws.once("message", (d) => r(JSON.parse(String(d)))));
     for (let i = 0; i < 10; i++) {
       ws.send(`m${i}`);
