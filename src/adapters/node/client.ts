@@ -8,7 +8,8 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { acceptKey } from "../../protocol/handshake/accept.js";
 import { unescape } from "node:querystring";
 import type { Duplex } from "node:stream";
 import type { ConnectionOptions, MessageCodec } from "../../protocol/connection.js";
@@ -18,7 +19,6 @@ import { nodeDeflateEngine } from "./zlib-engine.js";
 import type { DriverLimits } from "../driver.js";
 import { CONNECTING, kAborted, type WebSocket } from "./websocket.js";
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const SUBPROTOCOL = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
 
 /** ws's permessage-deflate options (zlib options map onto our engine's level and memLevel). */
@@ -263,7 +263,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
     const fail = (message: string) => ws.abortHandshake(message, socket);
     const upgrade = res.headers.upgrade;
     if (upgrade === undefined || upgrade.toLowerCase() !== "websocket") return fail("Invalid Upgrade header");
-    const digest = createHash("sha1").update(key + GUID).digest("base64");
+    const digest = acceptKey(key);
     if (res.headers["sec-websocket-accept"] !== digest) return fail("Invalid Sec-WebSocket-Accept header");
     const serverProtocol = res.headers["sec-websocket-protocol"];
     if (serverProtocol !== undefined) {

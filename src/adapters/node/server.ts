@@ -10,7 +10,7 @@ import http from "node:http";
 import https from "node:https";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
-import { createHash } from "node:crypto";
+import { acceptKey, isValidClientKey } from "../../protocol/handshake/accept.js";
 import type { Duplex } from "node:stream";
 import { parseExtensions } from "../../protocol/extensions/header.js";
 import { deflateForServer } from "../../protocol/extensions/permessage-deflate.js";
@@ -18,8 +18,6 @@ import { nodeDeflateEngine } from "./zlib-engine.js";
 import { WebSocket, type SocketOptions } from "./websocket.js";
 import { deflateOptions, type PerMessageDeflateOptions } from "./client.js";
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-const KEY = /^[+/0-9A-Za-z]{22}==$/;
 const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
 
 /** What verifyClient is given, as in ws. */
@@ -263,7 +261,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     const version = Number(headers["sec-websocket-version"]);
     if (req.method !== "GET") return this.refuse(req, socket, 405, "Invalid HTTP method");
     if (upgrade === undefined || upgrade.toLowerCase() !== "websocket") return this.refuse(req, socket, 400, "Invalid Upgrade header");
-    if (key === undefined || !KEY.test(key)) return this.refuse(req, socket, 400, "Missing or invalid Sec-WebSocket-Key header");
+    if (key === undefined || !isValidClientKey(key)) return this.refuse(req, socket, 400, "Missing or invalid Sec-WebSocket-Key header");
     if (version !== 13 && version !== 8) {
       return this.refuse(req, socket, 400, "Missing or invalid Sec-WebSocket-Version header", { "Sec-WebSocket-Version": "13, 8" });
     }
@@ -349,7 +347,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       "HTTP/1.1 101 Switching Protocols",
       "Upgrade: websocket",
       "Connection: Upgrade",
-      `Sec-WebSocket-Accept: ${createHash("sha1").update(key + GUID).digest("base64")}`,
+      `Sec-WebSocket-Accept: ${acceptKey(key)}`,
     ];
     const Ctor = this.options.WebSocket!;
     const ws = new Ctor(null, this.options as never) as InstanceType<T>;
