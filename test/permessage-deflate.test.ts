@@ -9,7 +9,7 @@ import {
   acceptResponse, clientOffer, DeflateCodec, deflateForClient, deflateForServer, negotiateServer, type DeflateOptions,
 } from "../src/protocol/extensions/permessage-deflate.js";
 import { pakoEngine } from "../src/protocol/extensions/pako-engine.js";
-import { zlibEngine } from "../src/adapters/node/zlib-engine.js";
+import { zlibEngine } from "../src/adapters/zlib-engine.js";
 import { WebSocketServer, connect, type WebSocket } from "../src/node.js";
 import { concat, frame, KEY } from "./helpers/frames.js";
 import { closeServer } from "./helpers/servers.js";

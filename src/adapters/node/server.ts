@@ -14,9 +14,9 @@ import { acceptKey, isValidClientKey } from "../../protocol/handshake/accept.js"
 import type { Duplex } from "node:stream";
 import { parseExtensions } from "../../protocol/extensions/header.js";
 import { deflateForServer } from "../../protocol/extensions/permessage-deflate.js";
-import { nodeDeflateEngine } from "./zlib-engine.js";
+import { defaultDeflateEngine, deflateOptions, type PerMessageDeflateOptions } from "../deflate.js";
 import { WebSocket, type SocketOptions } from "./websocket.js";
-import { deflateOptions, type PerMessageDeflateOptions } from "./client.js";
+
 
 const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
 
@@ -281,7 +281,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     if (pmd && extensionHeader !== undefined) {
       try {
         const offered = parseExtensions([extensionHeader]).some((e) => e.name === "permessage-deflate");
-        deflate = deflateForServer([extensionHeader], pmd, nodeDeflateEngine);
+        deflate = deflateForServer([extensionHeader], pmd, defaultDeflateEngine);
         // As ws: permessage-deflate offered, but no offer we can take, is a bad request.
         if (offered && !deflate) throw new SyntaxError("no acceptable permessage-deflate offer");
       } catch {
