@@ -10,6 +10,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { randomBytes } from "node:crypto";
 import { acceptKey } from "../../protocol/handshake/accept.js";
+import { TOKEN } from "../../protocol/handshake/client.js";
 import { unescape } from "node:querystring";
 import type { Duplex } from "node:stream";
 import type { ConnectionOptions, MessageCodec } from "../../protocol/connection.js";
@@ -17,8 +18,6 @@ import { parseExtensions } from "../../protocol/extensions/header.js";
 import { clientNegotiator, type PerMessageDeflateOptions } from "../deflate.js";
 import type { DriverLimits } from "../driver.js";
 import { CONNECTING, kAborted, type WebSocket } from "./websocket.js";
-
-const SUBPROTOCOL = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
 
 /** ws's options for `new WebSocket(url, protocols, options)`, plus ours (README, "From ws"). */
 export interface ClientOptions extends Omit<ConnectionOptions, "negotiator">, DriverLimits, Omit<https.RequestOptions, "timeout" | "path" | "host" | "port" | "protocol" | "method"> {
@@ -136,7 +135,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
   const negotiator = clientNegotiator(opts.perMessageDeflate);
   if (negotiator) opts.headers["Sec-WebSocket-Extensions"] = negotiator.offer;
   for (const p of protocols) {
-    if (typeof p !== "string" || !SUBPROTOCOL.test(p) || protocolSet.has(p)) throw new SyntaxError("An invalid or duplicated subprotocol was specified");
+    if (typeof p !== "string" || !TOKEN.test(p) || protocolSet.has(p)) throw new SyntaxError("An invalid or duplicated subprotocol was specified");
     protocolSet.add(p);
   }
   if (protocols.length) opts.headers["Sec-WebSocket-Protocol"] = protocols.join(",");
