@@ -21,7 +21,7 @@ export {
 } from "./protocol/extensions/permessage-deflate.js";
 export type { DeflateEngine, Compressor, Decompressor, DeflateSettings } from "./protocol/extensions/deflate-engine.js";
 export { pakoEngine } from "./protocol/extensions/pako-engine.js";
-export { overStreams, type StreamPair } from "./adapters/streams.js";
+export { overStreams, type StreamPair } from "./adapters/streams/over-streams.js";
 export type { UpgradeOptions } from "./adapters/runtime-server.js";
 export { WebSocketConnection } from "./adapters/socket.js";
 export { ConnectionDriver, type Transport } from "./adapters/driver.js";
