@@ -4,6 +4,9 @@
 import { concatBytes } from "../../core/bytes.js";
 import type { ConnectionDriver, Transport } from "../driver.js";
 
+/** Bytes not yet taken by the writable above which the transport reports congestion (then 'drain'). */
+const HIGH_WATER = 64 * 1024;
+
 export interface StreamPair {
   readable: ReadableStream<Uint8Array>;
   writable: WritableStream<Uint8Array>;
@@ -68,8 +71,10 @@ export class StreamTransport implements Transport {
       }
     };
     this.#writer.write(bytes).then(written, written);
+    // Congested when the writable says so, or when it takes bytes slower than they come: a writable
+    // that counts chunks (Duplex.toWeb's counts up to 16 384 of them) would otherwise never say so.
     const free = this.#writer.desiredSize;
-    if (free !== null && free <= 0) {
+    if ((free !== null && free <= 0) || this.#pending > HIGH_WATER) {
       this.#congested = true;
       return false;
     }
