@@ -7,6 +7,7 @@ import type { DeflateOptions } from "../protocol/extensions/permessage-deflate.j
 import type { DeflateEngine } from "../protocol/extensions/deflate-engine.js";
 import type { WebSocketConnection } from "./socket.js";
 import { decideUpgrade, requestView, type ResponseHeaders, type UpgradeDecision, type VerifyClient } from "./upgrade-policy.js";
+import { rethrowLater } from "./events.js";
 
 /** How a server answers an upgrade request: serve() in wasmsocket/deno and wasmsocket/bun, and overStreams() in the server role. */
 export interface UpgradeOptions {
@@ -81,9 +82,7 @@ export function acceptOn(ws: WebSocketConnection, conn: Connection, options: Upg
           onConnection(ws, request);
         } catch (e) {
           // The application's own handler: reported as an uncaught exception, after the 101 went out.
-          queueMicrotask(() => {
-            throw e;
-          });
+          rethrowLater(e);
         }
       },
     );

@@ -18,6 +18,7 @@ import { parseExtensions } from "../../protocol/extensions/header.js";
 import { clientNegotiator, type PerMessageDeflateOptions } from "../deflate.js";
 import type { DriverLimits } from "../driver.js";
 import { CONNECTING, kAborted, type WebSocket } from "./websocket.js";
+import { rethrowLater } from "../events.js";
 
 /** ws's options for `new WebSocket(url, protocols, options)`, plus ours (README, "From ws"). */
 export interface ClientOptions extends Omit<ConnectionOptions, "negotiator">, DriverLimits, Omit<https.RequestOptions, "timeout" | "path" | "host" | "port" | "protocol" | "method"> {
@@ -212,9 +213,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
         // A throwing listener does not leave the connection hanging: it fails, and the exception
         // surfaces after that (fail closed, lose nothing).
         ws.abortHandshake(`Unexpected server response: ${status}`);
-        queueMicrotask(() => {
-          throw e;
-        });
+        rethrowLater(e);
         return;
       }
       if (!handled) ws.abortHandshake(`Unexpected server response: ${status}`);
@@ -228,9 +227,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
       ws.emit("upgrade", res);
     } catch (e) {
       // The handshake goes on as if the listener had returned; the exception surfaces afterwards.
-      queueMicrotask(() => {
-        throw e;
-      });
+      rethrowLater(e);
     }
     // The application may have closed the connection from an 'upgrade' listener.
     if (ws.readyState !== CONNECTING) return;

@@ -16,6 +16,7 @@ import type { MessageCodec } from "../../protocol/connection.js";
 import { decideUpgrade, type VerifyClient as PolicyVerifyClient } from "../upgrade-policy.js";
 import { defaultDeflateEngine, deflateOptions, type PerMessageDeflateOptions } from "../deflate.js";
 import { WebSocket, type SocketOptions } from "./websocket.js";
+import { rethrowLater } from "../events.js";
 
 /** What verifyClient is given, as in ws. */
 export interface VerifyClientInfo {
@@ -339,9 +340,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       cb(ws, req);
     } catch (e) {
       // The application's own listener: reported as Node reports it, after the 101 went out.
-      queueMicrotask(() => {
-        throw e;
-      });
+      rethrowLater(e);
     }
   }
 

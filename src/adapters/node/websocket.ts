@@ -15,6 +15,7 @@ import { CloseCode, isValidWireCloseCode } from "../../protocol/close-codes.js";
 import { driveSocket, SocketTransport } from "./socket-driver.js";
 import type { DriverLimits } from "../driver.js";
 import { SocketFacade, CONNECTING, OPEN, CLOSING, CLOSED } from "../facade.js";
+import type { SocketEvents } from "../events.js";
 import { messages } from "../whatwg.js";
 import { binaryAsBuffer } from "./buffers.js";
 import { toWsError } from "./errors.js";
@@ -38,18 +39,13 @@ export type Data =
 /** As ws types it; with binaryType 'blob' a binary message is a Blob. */
 export type RawData = Buffer | ArrayBuffer | Buffer[];
 
-export interface WebSocketEvents {
-  open: [];
+/** The events every socket of ours has (events.ts), with ws's types: Buffers, a Buffer close reason; and the client's. */
+export interface WebSocketEvents extends Omit<SocketEvents<Buffer>, "message" | "close"> {
   message: [data: RawData, isBinary: boolean];
-  fragment: [data: Buffer, isBinary: boolean, first: boolean, last: boolean];
-  ping: [data: Buffer];
-  pong: [data: Buffer];
   close: [code: number, reason: Buffer, wasClean: boolean];
-  error: [error: Error];
   upgrade: [response: http.IncomingMessage];
   "unexpected-response": [request: http.ClientRequest, response: http.IncomingMessage];
   redirect: [url: string, request: http.ClientRequest];
-  drain: [];
 }
 
 /** What both roles take when a socket is handed over (ws's receiver options plus ours). */
