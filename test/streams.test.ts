@@ -263,3 +263,22 @@ describe("bufferedAmount", () => {
     expect(received).toBeGreaterThan(size - (8 << 20));
   });
 });
+
+describe("pause() and resume() follow ws", () => {
+  it("do nothing while CONNECTING: the socket opens unpaused and its first message arrives", async () => {
+    const wss = new WsServer({ port: 0, host: "127.0.0.1" });
+    cleanups.push(() => wss.close());
+    await new Promise((r) => wss.once("listening", r));
+    wss.on("connection", (ws) => ws.send("first"));
+    const tcp = net.connect((wss.address() as AddressInfo).port, "127.0.0.1");
+    cleanups.push(() => tcp.destroy());
+    await new Promise((r) => tcp.once("connect", r));
+    const ws = overStreams(toWeb(tcp), Connection.client(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`));
+    ws.pause(); // CONNECTING: ignored (it held every message until resume() before)
+    expect(ws.isPaused).toBe(false);
+    const message = await new Promise((r) => ws.on("message", r));
+    expect(message).toBe("first");
+    ws.close();
+    await closed(ws);
+  });
+});
