@@ -86,13 +86,13 @@ describe("handshake abuse", () => {
   it("drops a handshake that never completes (slowloris) after handshakeTimeout", async () => {
     const c = raw();
     c.sock.write("GET / HTTP/1.1\r\nHost: x\r\n");
-    const t = Date.now();
     // Bounded: a server that never drops it fails here, not at the test timeout, and the socket
     // is not left open (it would hold the own listener's close() in afterAll).
-    const dropped = await Promise.race([c.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
+    const dropped = await Promise.race([c.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
     c.sock.destroy();
     expect(dropped).toBe(true);
-    expect(Date.now() - t).toBeLessThan(3000);
+    // Dropped for its time (the request deadline answers 408), not for anything the head said.
+    expect(c.data().toString()).toMatch(/^HTTP\/1\.1 408 /);
   });
 
   it("answers thousands of headers with 431 and a pathological protocol header in linear time", async () => {
