@@ -8,7 +8,7 @@
 // that are still draining to a peer that takes them are never cut off by a timer: a transport is
 // dropped for not reading only when it made no progress for `stallTimeout`.
 import type { Connection } from "../protocol/connection.js";
-import type { ConnectionEvent } from "../protocol/events.js";
+import type { Clock, ConnectionEvent } from "../protocol/events.js";
 import { WebSocketError } from "../protocol/errors.js";
 
 export interface Transport {
@@ -59,6 +59,9 @@ export class StalledPeerError extends WebSocketError {
   }
 }
 
+/** The time every driven connection is measured on (the sans-I/O layers read no clock themselves). */
+export const systemClock: Clock = { now: () => Date.now() };
+
 type Timer = ReturnType<typeof setTimeout>;
 export type WriteCallback = (err?: Error) => void;
 function unref(t: Timer): Timer {
@@ -102,6 +105,7 @@ export class ConnectionDriver {
     this.#transport = transport;
     this.#hooks = hooks;
     if (!transport.vectored) conn.coalesceOutgoing();
+    conn.useClock(systemClock);
     this.#maxPendingBytes = limits.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     this.#stallTimeout = limits.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
   }
@@ -368,13 +372,14 @@ export class ConnectionDriver {
   }
 
   #scheduleTimer(): void {
-    const at = this.conn.nextDeadline();
-    if (at === undefined) return this.#clearTimer();
-    if (this.#timer && this.#timerAt === at) return;
+    const delay = this.conn.nextDeadline();
+    if (delay === undefined) return this.#clearTimer();
+    // A timer already set for the same moment (within a millisecond) stays.
+    const at = Date.now() + delay;
+    if (this.#timer && Math.abs(this.#timerAt - at) <= 1) return;
     this.#clearTimer();
     this.#timerAt = at;
-    // Deadlines are times on the connection's clock: compare them on that clock.
-    this.#timer = unref(setTimeout(() => this.#onTimer(), Math.max(0, at - this.conn.now())));
+    this.#timer = unref(setTimeout(() => this.#onTimer(), delay));
   }
 
   #onTimer(): void {
