@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Connection, type ConnectionOptions } from "../src/protocol/connection.js";
 import type { ConnectionEvent } from "../src/protocol/events.js";
-import { ConnectionDriver, StalledPeerError, type DriverLimits, type Transport } from "../src/adapters/driver.js";
+import { ConnectionDriver, type DriverLimits, type Transport } from "../src/adapters/driver.js";
+import { StalledPeerError } from "../src/adapters/progress-watch.js";
 import { concat, frame, KEY } from "./helpers/frames.js";
 
 /** A transport that records everything and whose congestion and backlog the test sets. */
