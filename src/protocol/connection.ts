@@ -8,7 +8,7 @@
 // handshake of each role), inbound.ts (frames in, messages out), outbound.ts (messages out),
 // outbox.ts (frame bytes), deadlines.ts (time). It runs past 350 lines because it is the whole
 // public surface of the sans-I/O object: each method is a few lines of state change or delegation.
-import { inputWindowOf } from "../core/arena.js";
+import { receiveWindowOf } from "../core/arena.js";
 import { core } from "../core/select.js";
 import { encoder } from "../core/text.js";
 import { CloseCode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from "./close-codes.js";
@@ -168,7 +168,7 @@ export class Connection {
    * frames are scanned where they landed (no copy in); handshake bytes are copied out.
    */
   receiveWindow(): Uint8Array {
-    return (this.#window ??= inputWindowOf(core()));
+    return (this.#window ??= receiveWindowOf(core()));
   }
 
   /** Feeds the first `n` bytes the transport read into receiveWindow(). */

@@ -58,7 +58,7 @@ export class Inbound implements FrameSink {
 
   /** The core memory the scanner reads in place (it moves if the core was replaced). */
   receiveWindow(): Uint8Array {
-    return this.#scanner.inputWindow();
+    return this.#scanner.receiveWindow();
   }
 
   /**
