@@ -1,5 +1,6 @@
 // wasmsocket/bun: servers and clients over Bun.listen / Bun.connect socket handlers.
 import { Connection } from "./protocol/connection.js";
+import { bufferHost } from "./adapters/buffer-host.js";
 import { WebSocketConnection } from "./adapters/socket.js";
 import type { Transport } from "./adapters/driver.js";
 import { acceptOn, type OnConnection, type RuntimeServerOptions } from "./adapters/runtime-server.js";
@@ -107,7 +108,7 @@ export function serve(options: RuntimeServerOptions, onConnection: OnConnection)
     port: options.port ?? 0,
     socket: handlers((s) => {
       s.setNoDelay?.(true);
-      const conn = Connection.server(options);
+      const conn = Connection.server({ ...bufferHost, ...options });
       const transport = new BunTransport(s);
       const ws = new WebSocketConnection(conn, transport);
       s.data = { ws, transport };
@@ -122,7 +123,7 @@ export function connect(url: string, options: ConnectionOptions & ClientRequestO
   const u = new URL(url);
   if (u.protocol !== "ws:") throw new TypeError("wasmsocket/bun: only ws:// URLs");
   const pmd = options.perMessageDeflate ?? true;
-  const conn = Connection.client(u, { negotiator: pmd ? deflateForClient(pmd === true ? {} : pmd, nodeDeflateEngine) : undefined, ...options });
+  const conn = Connection.client(u, { ...bufferHost, negotiator: pmd ? deflateForClient(pmd === true ? {} : pmd, nodeDeflateEngine) : undefined, ...options });
   let transport: BunTransport | undefined;
   const proxy: Transport = {
     write: (chunks) => transport?.write(chunks) ?? true,

@@ -1,5 +1,6 @@
 // wasmsocket/deno: servers and clients over Deno.listen / Deno.connect, through their streams.
 import { Connection } from "./protocol/connection.js";
+import { bufferHost } from "./adapters/buffer-host.js";
 import { acceptOn, type OnConnection, type RuntimeServerOptions } from "./adapters/runtime-server.js";
 import { nodeDeflateEngine } from "./adapters/node/zlib-engine.js";
 import { deflateForClient, type DeflateOptions } from "./protocol/extensions/permessage-deflate.js";
@@ -138,7 +139,7 @@ export function serve(options: RuntimeServerOptions, onConnection: OnConnection)
   (async () => {
     for await (const tcp of listener) {
       tcp.setNoDelay?.(true);
-      const conn = Connection.server(options);
+      const conn = Connection.server({ ...bufferHost, ...options });
       acceptOn(overConn(tcp, conn), conn, options, nodeDeflateEngine, onConnection);
     }
   })().catch(() => {});
@@ -150,7 +151,7 @@ export function connect(url: string, options: ConnectionOptions & ClientRequestO
   const u = new URL(url);
   if (u.protocol !== "ws:") throw new TypeError("wasmsocket/deno: only ws:// URLs (use Deno.connectTls for wss)");
   const pmd = options.perMessageDeflate ?? true;
-  const conn = Connection.client(u, { negotiator: pmd ? deflateForClient(pmd === true ? {} : pmd, nodeDeflateEngine) : undefined, ...options });
+  const conn = Connection.client(u, { ...bufferHost, negotiator: pmd ? deflateForClient(pmd === true ? {} : pmd, nodeDeflateEngine) : undefined, ...options });
   const tcp = Deno.connect({ hostname: u.hostname, port: Number(u.port) || 80 }).then((t) => (t.setNoDelay?.(true), t));
   const ws = overConn(tcp, conn);
   ws.driver.pump(); // queues the upgrade request until the connection is up

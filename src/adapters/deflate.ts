@@ -3,7 +3,8 @@
 // option names mapped onto ours, and the client's offer. Browser-facing modules (overStreams, the
 // core) do not import this file: it loads node:zlib. They take an engine as an argument instead.
 import type { DeflateEngine } from "../protocol/extensions/deflate-engine.js";
-import { deflateForClient, type DeflateOptions, type ExtensionNegotiator } from "../protocol/extensions/permessage-deflate.js";
+import type { ExtensionNegotiator } from "../protocol/extensions/codec.js";
+import { deflateForClient, type DeflateOptions } from "../protocol/extensions/permessage-deflate.js";
 import { pakoEngine } from "../protocol/extensions/pako-engine.js";
 import { zlibEngine, zlibEngineAvailable } from "./zlib-engine.js";
 

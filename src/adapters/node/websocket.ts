@@ -10,6 +10,7 @@ import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import type * as http from "node:http";
 import { Connection, type ConnectionOptions, type MessageCodec } from "../../protocol/connection.js";
+import { bufferHost } from "../buffer-host.js";
 import type { ConnectionEvent } from "../../protocol/events.js";
 import { CloseCode, isValidWireCloseCode } from "../../protocol/close-codes.js";
 import { driveSocket, SocketTransport } from "./socket-driver.js";
@@ -180,6 +181,7 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
     const o = this._options;
     const maxPayload = o.maxPayload ?? WS_DEFAULTS.maxPayload;
     const conn = Connection.open(this._isServer ? "server" : "client", {
+      ...bufferHost,
       textAsBytes: true,
       createBinary: binaryAsBuffer,
       ...o,

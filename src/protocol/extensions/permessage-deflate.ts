@@ -1,5 +1,5 @@
 // permessage-deflate (RFC 7692): negotiation for both roles and the per-message codec.
-import type { MessageCodec } from "../connection.js";
+import type { ExtensionNegotiator, MessageCodec } from "./codec.js";
 import { HandshakeError, InvalidPayloadError, isWebSocketError } from "../errors.js";
 import { encoder } from "../../core/text.js";
 import type { Compressor, Decompressor, DeflateEngine } from "./deflate-engine.js";
@@ -131,7 +131,7 @@ export function clientOffer(options: DeflateOptions, engine: DeflateEngine): str
 }
 
 /** Client: checks the server's response against our offer (RFC 7692 §5–7); throws if invalid. */
-export function acceptResponse(responseValue: string, options: DeflateOptions, engine: DeflateEngine): DeflateParams | undefined {
+export function validateDeflateResponse(responseValue: string, options: DeflateOptions, engine: DeflateEngine): DeflateParams | undefined {
   if (!responseValue) return undefined;
   let list: ExtensionOffer[];
   try {
@@ -259,15 +259,8 @@ export function deflateForClient(options: DeflateOptions, fallbackEngine: Deflat
   return {
     offer: clientOffer(options, engine),
     accept(response: string) {
-      const params = acceptResponse(response, options, engine);
+      const params = validateDeflateResponse(response, options, engine);
       return params && new DeflateCodec(params, "client", options, engine);
     },
   };
-}
-
-/** A client's extension offer and the check of the server's answer. */
-export interface ExtensionNegotiator {
-  offer: string;
-  /** Returns the codec for the agreed extension (undefined if none); throws HandshakeError if invalid. */
-  accept(response: string): MessageCodec | undefined;
 }
