@@ -99,8 +99,13 @@ function header(view: RequestView, name: string): string | undefined {
   return Array.isArray(v) ? v.join(", ") : v;
 }
 
-/** ws's checks of an upgrade request, in ws's order and with its statuses and messages. */
-function check(view: RequestView): UpgradeDecision | undefined {
+/**
+ * ws's checks of an upgrade request, in ws's order and with its statuses and messages: undefined
+ * when it passes. For requests that Node parsed; one the core parsed (Connection.server()) has
+ * already been checked against RFC 6455 §4.2.1 by parseUpgradeRequest, so acceptOn does not call
+ * this (and browser bundles leave it out).
+ */
+export function checkRequest(view: RequestView): Extract<UpgradeDecision, { type: "invalid" }> | undefined {
   if (view.method !== "GET") return { type: "invalid", status: 405, message: "Invalid HTTP method" };
   const upgrade = header(view, "upgrade");
   if (upgrade === undefined || upgrade.toLowerCase() !== "websocket") return { type: "invalid", status: 400, message: "Invalid Upgrade header" };
@@ -114,13 +119,12 @@ function check(view: RequestView): UpgradeDecision | undefined {
 }
 
 /**
- * Decides on `view` as `policy` says; `done` gets the decision exactly once: before this returns,
+ * Decides on a checked request (checkRequest(), or the core's parse) as `policy` says; `done` gets
+ * the decision exactly once: before this returns,
  * unless verifyClient answers later (a callback or a promise). A permessage-deflate codec made for a
  * request that is not accepted is closed here.
  */
 export function decideUpgrade<Info>(view: RequestView, policy: UpgradePolicy<Info>, done: (decision: UpgradeDecision) => void): void {
-  const invalid = check(view);
-  if (invalid) return done(invalid);
   if (policy.shouldHandle && !policy.shouldHandle()) return done({ type: "refused", status: 400 });
   const protocolHeader = header(view, "sec-websocket-protocol");
   const offered = protocolHeader === undefined ? new Set<string>() : parseProtocols(protocolHeader);

@@ -13,7 +13,7 @@ import type * as tls from "node:tls";
 import { acceptKey } from "../../protocol/handshake/accept.js";
 import type { Duplex } from "node:stream";
 import type { MessageCodec } from "../../protocol/connection.js";
-import { decideUpgrade, type VerifyClient as PolicyVerifyClient } from "../upgrade-policy.js";
+import { checkRequest, decideUpgrade, type VerifyClient as PolicyVerifyClient } from "../upgrade-policy.js";
 import { defaultDeflateEngine, deflateOptions, type PerMessageDeflateOptions } from "../deflate.js";
 import { WebSocket, type SocketOptions } from "./websocket.js";
 import { rethrowLater } from "../events.js";
@@ -251,6 +251,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       if (timer) clearTimeout(timer);
     };
     // Node parsed the request: the policy reads req.method and req.headers as they are.
+    const invalid = checkRequest(req);
+    if (invalid) return this.refuse(req, socket, invalid.status, invalid.message, invalid.headers as http.OutgoingHttpHeaders | undefined);
     decideUpgrade(
       req,
       {
