@@ -7,6 +7,7 @@
 // (close replies, writes, cleanup); its exception is rethrown afterwards, outside our state. A peer
 // that stops reading is dropped only after it made no progress for `stallTimeout` (progress-watch.ts).
 import type { Connection } from "../protocol/connection.js";
+import type { PreparedMessage } from "../protocol/prepared.js";
 import type { Clock, ConnectionEvent } from "../protocol/events.js";
 import { ProgressWatch, StalledPeerError, unref } from "./progress-watch.js";
 import type { Transport } from "./transport.js";
@@ -207,6 +208,19 @@ export class ConnectionDriver {
     if (sent) this.unflushedBytes += typeof data === "string" ? data.length : data.byteLength;
     this.#queued(sent, cb);
     return sent;
+  }
+
+  /** A message framed once for many connections (publish/subscribe); false if it was not queued. */
+  sendPrepared(msg: PreparedMessage): boolean {
+    const sent = this.conn.sendPrepared(msg);
+    if (sent) this.unflushedBytes += msg.bytes.length;
+    this.requestFlush();
+    return sent;
+  }
+
+  /** Bytes waiting for the peer: queued in the connection and in the transport. */
+  get queuedBytes(): number {
+    return this.conn.bufferedAmount + (this.#transport.pending?.() ?? 0);
   }
 
   /** One fragment of a message; `fin` ends it. */

@@ -24,6 +24,7 @@ import { Opcode } from "./opcodes.js";
 import { resolveSettings, type ConnectionOptions, type Settings } from "./options.js";
 import { Outbound, type SendData } from "./outbound.js";
 import { Outbox } from "./outbox.js";
+import type { PreparedMessage } from "./prepared.js";
 
 export type { ConnectionOptions } from "./options.js";
 export type { MessageCodec } from "./extensions/codec.js";
@@ -302,6 +303,16 @@ export class Connection {
     if (!this.#assertOpen("send")) return false;
     this.#outbound.send(data, options);
     return true;
+  }
+
+  /**
+   * Sends a message prepared once for many connections (publish/subscribe): the same frame bytes
+   * for every connection that can take them. False if the connection is not open, or is in the
+   * middle of a fragmented message.
+   */
+  sendPrepared(msg: PreparedMessage): boolean {
+    if (this.state !== "open") return false;
+    return this.#outbound.sendPrepared(msg, this.role === "client");
   }
 
   /**

@@ -7,6 +7,7 @@ import type { MessageCodec } from "./extensions/codec.js";
 import { MAX_CONTROL_PAYLOAD } from "./limits.js";
 import { Opcode } from "./opcodes.js";
 import type { Outbox } from "./outbox.js";
+import type { PreparedMessage } from "./prepared.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -55,6 +56,20 @@ export class Outbound {
       return;
     }
     this.#outbox.writeFrame(opcode, true, rsv1, body);
+  }
+
+  /**
+   * A published message: its shared frame bytes where the role and codec allow (a server, and a
+   * codec without context or none), else encoded here like send(). False, and nothing sent, in the
+   * middle of a fragmented message (a data frame cannot go between its pieces).
+   */
+  sendPrepared(msg: PreparedMessage, masking: boolean): boolean {
+    if (this.#fragmenting) return false;
+    const codec = msg.compress ? this.#codec : undefined;
+    const frame = masking || this.#fragmentSize > 0 ? undefined : codec ? msg.frameFor(codec) : msg.plainFrame();
+    if (frame) this.#outbox.writeFrameBytes(frame);
+    else this.send(msg.bytes, { binary: msg.opcode === Opcode.Binary, compress: msg.compress });
+    return true;
   }
 
   /** One piece of a message, uncompressed; `fin` ends it. Control frames may go between pieces. */

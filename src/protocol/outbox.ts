@@ -88,6 +88,21 @@ export class Outbox {
     this.#queued += bytes.length;
   }
 
+  /**
+   * Queues a whole frame built elsewhere (a published message, shared by many connections): small
+   * ones are copied into the slab beside this connection's other output, large ones queued as they
+   * are. The bytes are never written to.
+   */
+  writeFrameBytes(frame: Uint8Array): void {
+    if (frame.length <= this.#inlineMax) {
+      this.#reserve(frame.length);
+      this.#slab.set(frame, this.#pos);
+      this.#pos += frame.length;
+      return;
+    }
+    this.writeRaw(frame);
+  }
+
   /** Encodes one frame. A string payload is sent as its UTF-8 bytes. */
   writeFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array | string): void {
     const b0 = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;

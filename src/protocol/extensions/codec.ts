@@ -8,6 +8,11 @@ export interface MessageCodec {
   decode(data: Uint8Array, maxSize: number): Uint8Array;
   /** Encodes an outgoing message, or returns undefined to send it as it is. */
   encode(data: Uint8Array | string): Uint8Array | undefined;
+  /**
+   * Set when encode() carries nothing from one message to the next: codecs with the same key give
+   * the same bytes for the same message, so a published message is compressed once for all of them.
+   */
+  readonly sharedKey?: string | undefined;
   /** Releases the codec's resources when the connection ends. */
   close?(): void;
 }

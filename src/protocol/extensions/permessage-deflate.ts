@@ -182,6 +182,8 @@ export class DeflateCodec implements MessageCodec {
 
   readonly #options: DeflateOptions;
   readonly #engine: DeflateEngine;
+  /** Without our own context takeover, the output depends only on these settings (MessageCodec). */
+  readonly sharedKey: string | undefined;
 
   constructor(
     readonly params: DeflateParams,
@@ -196,6 +198,7 @@ export class DeflateCodec implements MessageCodec {
     this.#peerNoContext = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
     this.#ownBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
     this.#threshold = options.threshold ?? 1024;
+    this.sharedKey = this.#ownNoContext ? `${engine.name}:${this.#ownBits}:${options.level ?? 1}:${options.memLevel ?? 8}:${this.#threshold}` : undefined;
   }
 
   encode(data: Uint8Array | string): Uint8Array | undefined {
