@@ -1,5 +1,5 @@
 // wasmsocket/bun: the core, plus servers and clients on Bun (src/adapters/bun).
 export * from "./index.js";
 export { serve } from "./adapters/bun/server.js";
-export { connect } from "./adapters/bun/client.js";
+export { connect, type ClientOptions } from "./adapters/bun/client.js";
 export { defaultDeflateEngine as deflateEngine } from "./adapters/deflate.js";

@@ -1,5 +1,5 @@
 // wasmsocket/deno: the core, plus servers and clients on Deno (src/adapters/deno).
 export * from "./index.js";
 export { serve } from "./adapters/deno/server.js";
-export { connect } from "./adapters/deno/client.js";
+export { connect, type ClientOptions } from "./adapters/deno/client.js";
 export { defaultDeflateEngine as deflateEngine } from "./adapters/deflate.js";

@@ -3,6 +3,8 @@
 // against each runtime's client. Deno and Bun are the binaries their npm packages ship.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
 import { join } from "node:path";
 import { createServer, type AddressInfo } from "node:net";
 import { RUNTIMES } from "./helpers/runtimes.js";
@@ -169,5 +171,36 @@ describe("ws server", () => {
     const { code, out } = await output(run(clientRuntime, "test/fixtures/echo-client.mjs", ["--url", url]));
     expect(out.trim()).toBe("ok");
     expect(code).toBe(0);
+  });
+});
+
+describe("ws server over TLS (test/fixtures/runtime-tls: a test CA and a server certificate it signed)", () => {
+  const tlsFile = (f: string) => readFileSync(join(ROOT, "test/fixtures/runtime-tls", f), "utf8");
+  let https: ReturnType<typeof createHttpsServer>;
+  let server: WsServer;
+  let port: number;
+  beforeAll(async () => {
+    https = createHttpsServer({ cert: tlsFile("server-cert.pem"), key: tlsFile("server-key.pem") });
+    server = new WsServer({ server: https, perMessageDeflate: true, maxPayload: 1 << 25 });
+    server.on("connection", (ws) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
+    await new Promise<void>((r) => https.listen(0, "127.0.0.1", r));
+    port = (https.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const ws of server.clients) ws.terminate();
+    await new Promise<void>((r) => server.close(() => https.close(() => r())));
+  });
+
+  it.each(["node", "deno", "bun"])("serves a %s client on wss://, which trusts the test CA through `ca`", async (clientRuntime) => {
+    for (const url of [`wss://127.0.0.1:${port}/`, `wss://localhost:${port}/`]) {
+      const { code, out } = await output(run(clientRuntime, "test/fixtures/echo-client.mjs", ["--url", url, "--ca", "test/fixtures/runtime-tls/ca.pem"]));
+      expect(out.trim()).toBe("ok");
+      expect(code).toBe(0);
+    }
+  });
+
+  it.each(["node", "deno", "bun"])("a %s client refuses the certificate without `ca`: 'error', then close 1006", async (clientRuntime) => {
+    const { out } = await output(run(clientRuntime, "test/fixtures/untrusted-client.mjs", ["--url", `wss://127.0.0.1:${port}/`]));
+    expect(out.trim().split("\n")).toEqual([expect.stringMatching(/^error \w+/), "close 1006"]);
   });
 });

@@ -18,7 +18,8 @@ export interface SocketHandlers {
   drain(s: BunSocket): void;
   close(s: BunSocket): void;
   error?(s: BunSocket, e: Error): void;
-  connectError?(s: BunSocket, e: Error): void;
+  /** TLS: the handshake finished; `authorizationError` says why the peer's certificate was refused. */
+  handshake?(s: BunSocket, success: boolean, authorizationError: Error | null): void;
 }
 /** The part of the Bun namespace we use (looked up when called: the module also loads elsewhere). */
 export interface BunApi {
@@ -83,9 +84,13 @@ export class BunTransport implements Transport {
   }
 }
 
-/** The socket handlers of a Bun.listen or Bun.connect: each socket finds its driver in `s.data`. */
-export function handlers(onOpen: (s: BunSocket) => void): SocketHandlers {
-  return {
+/**
+ * The socket handlers of a Bun.listen or Bun.connect: each socket finds its driver in `s.data`. A TLS
+ * client passes `onHandshake`: Bun drops what is written before the TLS handshake completes when
+ * this handler is set, and without it a refused certificate closes the socket without saying why.
+ */
+export function handlers(onOpen: (s: BunSocket) => void, onHandshake?: (s: BunSocket, authorizationError: Error | null) => void): SocketHandlers {
+  const h: SocketHandlers = {
     open: onOpen,
     data: (s, d) => s.data.ws?.driver.receive(d),
     drain: (s) => {
@@ -94,4 +99,6 @@ export function handlers(onOpen: (s: BunSocket) => void): SocketHandlers {
     close: (s) => s.data.ws?.driver.transportClosed(),
     error: () => {},
   };
+  if (onHandshake) h.handshake = (s, _ok, authorizationError) => onHandshake(s, authorizationError);
+  return h;
 }

@@ -1,4 +1,4 @@
-// wasmsocket/deno's connect(): WebSocket clients over Deno.connect.
+// wasmsocket/deno's connect(): WebSocket clients over Deno.connect (ws://) and Deno.connectTls (wss://).
 import { deflateForClient, type DeflateOptions } from "../../protocol/extensions/permessage-deflate.js";
 import type { ConnectionOptions } from "../../protocol/connection.js";
 import type { ClientRequestOptions } from "../../protocol/handshake/client.js";
@@ -7,14 +7,26 @@ import type { WebSocketConnection } from "../socket.js";
 import { denoConnection } from "./connection.js";
 import { deno, overConn } from "./transport.js";
 
-/** Connects to a ws:// URL; listen for 'open'. */
-export function connect(url: string, options: ConnectionOptions & ClientRequestOptions & { perMessageDeflate?: boolean | DeflateOptions } = {}): WebSocketConnection {
+export interface ClientOptions extends ConnectionOptions, ClientRequestOptions {
+  /** Offer permessage-deflate (default true). */
+  perMessageDeflate?: boolean | DeflateOptions;
+  /** wss://: certificates (PEM) to trust besides the system's, e.g. a test server's self-signed one. */
+  ca?: string | Uint8Array | (string | Uint8Array)[];
+}
+
+const pem = (c: string | Uint8Array): string => (typeof c === "string" ? c : new TextDecoder().decode(c));
+
+/** Connects to a ws:// or wss:// URL; listen for 'open'. */
+export function connect(url: string, options: ClientOptions = {}): WebSocketConnection {
   const u = new URL(url);
-  if (u.protocol !== "ws:") throw new TypeError("wasmsocket/deno: only ws:// URLs (use Deno.connectTls for wss)");
+  if (u.protocol !== "ws:" && u.protocol !== "wss:") throw new SyntaxError(`wasmsocket/deno: not a WebSocket URL: ${url}`);
+  const secure = u.protocol === "wss:";
   const pmd = options.perMessageDeflate ?? true;
   const conn = denoConnection({ negotiator: pmd ? deflateForClient(pmd === true ? {} : pmd, defaultDeflateEngine) : undefined, ...options }, u);
-  const tcp = deno().connect({ hostname: u.hostname, port: Number(u.port) || 80 }).then((t) => (t.setNoDelay?.(true), t));
-  const ws = overConn(tcp, conn);
+  const to = { hostname: u.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(u.port) || (secure ? 443 : 80) };
+  const ca = options.ca === undefined ? undefined : (Array.isArray(options.ca) ? options.ca : [options.ca]).map(pem);
+  const connecting = secure ? deno().connectTls({ ...to, caCerts: ca }) : deno().connect(to).then((t) => (t.setNoDelay?.(true), t));
+  const ws = overConn(connecting, conn);
   ws.driver.pump(); // queues the upgrade request until the connection is up
   return ws;
 }
