@@ -2,4 +2,6 @@
 export * from "./index.js";
 export { serve } from "./adapters/bun/server.js";
 export { connect, type ClientOptions } from "./adapters/bun/client.js";
+export type { ServeOptions, Server, ServerAddress } from "./adapters/serve.js";
+export type { OnConnection } from "./adapters/runtime-server.js";
 export { defaultDeflateEngine as deflateEngine } from "./adapters/deflate.js";

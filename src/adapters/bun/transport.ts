@@ -4,13 +4,14 @@
 import { concatBytes, copyBytes } from "../../core/bytes.js";
 import type { Transport } from "../driver.js";
 import type { WebSocketConnection } from "../socket.js";
+import type { UpgradeGate } from "../upgrade-gate.js";
 
 export interface BunSocket {
   write(data: Uint8Array): number;
   end(): void;
   terminate?(): void;
   setNoDelay?(on: boolean): void;
-  data: { ws?: WebSocketConnection; transport?: BunTransport };
+  data: { ws?: WebSocketConnection; transport?: BunTransport; gate?: UpgradeGate | undefined };
 }
 export interface SocketHandlers {
   open(s: BunSocket): void;
@@ -23,7 +24,7 @@ export interface SocketHandlers {
 }
 /** The part of the Bun namespace we use (looked up when called: the module also loads elsewhere). */
 export interface BunApi {
-  listen(o: { hostname: string; port: number; socket: SocketHandlers }): { port: number; hostname: string; stop(closeActive?: boolean): void };
+  listen(o: { hostname: string; port: number; socket: SocketHandlers; tls?: { cert: string; key: string } }): { port: number; hostname: string; stop(closeActive?: boolean): void };
   connect(o: { hostname: string; port: number; socket: SocketHandlers; tls?: boolean | { ca?: string | string[]; serverName?: string } }): Promise<BunSocket>;
 }
 export const bun = (): BunApi => (globalThis as unknown as { Bun: BunApi }).Bun;
@@ -92,7 +93,12 @@ export class BunTransport implements Transport {
 export function handlers(onOpen: (s: BunSocket) => void, onHandshake?: (s: BunSocket, authorizationError: Error | null) => void): SocketHandlers {
   const h: SocketHandlers = {
     open: onOpen,
-    data: (s, d) => s.data.ws?.driver.receive(d),
+    data: (s, d) => {
+      // A server's first bytes go through its UpgradeGate until the request head is complete.
+      const gate = s.data.gate;
+      if (!gate) s.data.ws?.driver.receive(d);
+      else if (gate.push(d)) s.data.gate = undefined;
+    },
     drain: (s) => {
       if (s.data.transport?.drain()) s.data.ws?.driver.drained();
     },

@@ -19,6 +19,7 @@ export interface DenoListener extends AsyncIterable<DenoConn> {
 /** The part of the Deno namespace we use (looked up when called: the module also loads elsewhere). */
 export interface DenoApi {
   listen(o: { port: number; hostname?: string }): DenoListener;
+  listenTls(o: { port: number; hostname?: string; cert: string; key: string }): DenoListener;
   connect(o: { port: number; hostname: string }): Promise<DenoConn>;
   connectTls(o: { port: number; hostname: string; caCerts?: string[] }): Promise<DenoConn>;
 }
@@ -33,9 +34,10 @@ const HIGH_WATER = 256 * 1024;
 
 /**
  * Runs `conn` over a Deno.Conn. A client passes the pending Deno.connect() (or connectTls()): writes
- * wait for it, and its failure ('error', e.g. ECONNREFUSED) closes the socket.
+ * wait for it, and its failure ('error', e.g. ECONNREFUSED) closes the socket. `receive`, where
+ * given, takes the bytes read instead of the driver (a server's UpgradeGate).
  */
-export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection): WebSocketConnection {
+export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection, receive?: (ws: WebSocketConnection, bytes: Uint8Array) => void): WebSocketConnection {
   let tcp: DenoConn | undefined;
   const ready = Promise.resolve(connecting).then((t) => (tcp = t));
   const queue: Uint8Array[] = [];
@@ -107,7 +109,8 @@ export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connect
         while (paused) await new Promise<void>((r) => (resumeReading = r));
         const n = await t.read(buf);
         if (n === null) break;
-        ws.driver.receive(buf.subarray(0, n));
+        if (receive) receive(ws, buf.subarray(0, n));
+        else ws.driver.receive(buf.subarray(0, n));
         if (n === buf.length && buf.length < READ_MAX) {
           buf = new Uint8Array(buf.length * 2);
           smallReads = 0;

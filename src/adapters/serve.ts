@@ -1,0 +1,84 @@
+// What serve() of wasmsocket/deno and wasmsocket/bun offers, whichever door it opens (README, "Deno
+// and Bun"): with a `fetch` handler, one port for HTTP and WebSocket on the runtime's node:http
+// (./http-server.ts); without one, a WebSocket-only listener on the runtime's raw sockets.
+import type { OnConnection, RuntimeServerOptions } from "./runtime-server.js";
+import type { WebSocketConnection } from "./socket.js";
+
+export interface ServeOptions extends RuntimeServerOptions {
+  /**
+   * Answers requests that are not WebSocket upgrades, as in Deno.serve and Bun.serve. Without it the
+   * port serves WebSocket only, on the runtime's raw sockets, and other requests get 426 Upgrade
+   * Required (README, "Deno and Bun").
+   */
+  fetch?: (request: Request) => Response | Promise<Response>;
+  /** Answers when `fetch` throws or returns no Response (default: logs the error, answers 500). */
+  onError?: (error: unknown) => Response | Promise<Response>;
+  /** Serve https:// and wss:// with this certificate chain and private key (PEM). */
+  tls?: { cert: string | Uint8Array; key: string | Uint8Array };
+  /** Called once the port is bound (with port 0: the one the system chose). */
+  onListen?: (addr: ServerAddress) => void;
+}
+
+export interface ServerAddress {
+  hostname: string;
+  port: number;
+}
+
+export interface Server {
+  /**
+   * Resolves once the port is bound. Without a fetch handler the port is bound when serve() returns
+   * (which throws if it cannot be); with one, this rejects if it cannot be (e.g. EADDRINUSE).
+   */
+  readonly ready: Promise<ServerAddress>;
+  /** The bound address; with port 0 and a fetch handler, the port is known once `ready` resolves. */
+  readonly addr: ServerAddress;
+  readonly port: number;
+  readonly hostname: string;
+  /**
+   * Stops listening and closes every open WebSocket (1001, going away); resolves once they are
+   * closed (each within its closeTimeout) and in-flight HTTP requests are answered.
+   */
+  close(): Promise<void>;
+}
+
+/** What serve() keeps whichever door it opens: the WebSockets it opened, for close(). */
+export class OpenSockets {
+  readonly #open = new Set<WebSocketConnection>();
+  /** `onConnection`, also tracking the socket until its 'close'. */
+  readonly accepted: OnConnection;
+
+  constructor(onConnection: OnConnection) {
+    this.accepted = (ws, request) => {
+      this.#open.add(ws);
+      ws.on("close", () => this.#open.delete(ws));
+      onConnection(ws, request);
+    };
+  }
+
+  /** Closes every open WebSocket with 1001; resolves once all have closed. */
+  closeAll(): Promise<void> {
+    return Promise.all(
+      [...this.#open].map((ws) => {
+        const closed = new Promise<void>((r) => ws.on("close", () => r()));
+        ws.close(1001);
+        return closed;
+      }),
+    ).then(() => {});
+  }
+}
+
+/** The Server of a door: `addr` filled in by the door, `stop()` ends its listener (called once). */
+export function serverOf(addr: ServerAddress, ready: Promise<ServerAddress>, open: OpenSockets, stop: () => Promise<void>): Server {
+  let closing: Promise<void> | undefined;
+  return {
+    ready,
+    addr,
+    get port() {
+      return addr.port;
+    },
+    hostname: addr.hostname,
+    close: () => (closing ??= Promise.all([stop(), open.closeAll()]).then(() => {})),
+  };
+}
+
+export const pem = (c: string | Uint8Array): string => (typeof c === "string" ? c : new TextDecoder().decode(c));
