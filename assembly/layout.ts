@@ -1,5 +1,6 @@
-// The scanner's per-connection state block and frame-table entry layout. Mirrored, field for
-// field, by src/core/layout.ts (a test checks the two agree through the exported constants).
+// The scanner's per-connection state block and frame-table entry layout. The TypeScript side's
+// constants (src/core/layout.generated.ts) are generated from this file by scripts/gen-layout.mjs:
+// keep to `export const NAME: type = value; // doc` lines, which it reads.
 
 // State block (i32 fields, byte offsets).
 export const S_CONFIG: usize = 0; // bit 0: peer must mask (we are the server); bit 1: RSV1 allowed; bit 2: skip UTF-8 checks

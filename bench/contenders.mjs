@@ -1,4 +1,4 @@
-// Loads the libraries we compare against, each in the configurations DESIGN.md §3 names.
+// Loads the libraries we compare against, each in the configurations ../shared/DESIGN.md §3 names.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 

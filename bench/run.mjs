@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Micro and path benchmarks, side by side in one process, reported as ratios (DESIGN.md §3).
+// Micro and path benchmarks, side by side in one process, reported as ratios (../shared/DESIGN.md §3).
 //   npm run bench [-- --only mask,utf8,recv,send] [--json FILE] [--time MS]
 import { Bench } from "tinybench";
 import { writeFileSync } from "node:fs";

@@ -1,7 +1,8 @@
 // `npm run fuzz [-- --seconds 60] [--target frames]`: random and mutated inputs against each target
 // for a time budget; reports executions; saves any input that throws to test/fuzz-regressions/
-// (replayed by test/fuzz-regressions.test.ts on every `npm test`).
-import { mkdirSync, writeFileSync } from "node:fs";
+// (replayed by test/fuzz-regressions.test.ts on every `npm test`, which fails until the outcome the
+// fixed code must give is recorded for it in test/fuzz-regressions/expected.json).
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { targets } from "./fuzz-targets.js";
 
@@ -24,6 +25,8 @@ const seeds: Uint8Array[] = [
   Uint8Array.of(0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8),
   enc.encode("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
   Uint8Array.of(0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff),
+  // The regression corpus: inputs at the edges of the rules.
+  ...readdirSync(dir).filter((f) => f.endsWith(".bin")).map((f) => new Uint8Array(readFileSync(new URL(f, dir)))),
 ];
 
 let state = 0x9e3779b9;

@@ -4,7 +4,10 @@ export { FrameScanner, type FrameScannerOptions, type FrameSink } from "./core/f
 export { init, backendInfo, useBackend, NotInitializedError } from "./core/select.js";
 export type { BackendName } from "./core/backend.js";
 export { ScanError } from "./core/layout.js";
-export { Connection, type ConnectionOptions, type MessageCodec } from "./protocol/connection.js";
+export { Connection } from "./protocol/connection.js";
+export type { ConnectionOptions, BinaryFactory } from "./protocol/options.js";
+export type { MessageCodec, ExtensionNegotiator } from "./protocol/extensions/codec.js";
+export { webText, type TextCodec } from "./core/text.js";
 export type { ConnectionEvent, ReadyState, Clock } from "./protocol/events.js";
 export { CloseCode, isValidWireCloseCode } from "./protocol/close-codes.js";
 export { Opcode } from "./protocol/opcodes.js";
@@ -16,12 +19,12 @@ export {
 export type { UpgradeRequest, AcceptOptions } from "./protocol/handshake/server.js";
 export { acceptKey } from "./protocol/handshake/accept.js";
 export {
-  DeflateCodec, deflateForServer, deflateForClient, negotiateServer, clientOffer, acceptResponse as acceptDeflateResponse,
-  type DeflateOptions, type DeflateParams, type ExtensionNegotiator,
+  DeflateCodec, deflateForServer, deflateForClient, negotiateServer, clientOffer, validateDeflateResponse,
+  type DeflateOptions, type DeflateParams,
 } from "./protocol/extensions/permessage-deflate.js";
 export type { DeflateEngine, Compressor, Decompressor, DeflateSettings } from "./protocol/extensions/deflate-engine.js";
 export { pakoEngine } from "./protocol/extensions/pako-engine.js";
-export { overStreams, type StreamPair } from "./adapters/streams.js";
+export { overStreams, type StreamPair } from "./adapters/streams/over-streams.js";
 export type { UpgradeOptions } from "./adapters/runtime-server.js";
 export { WebSocketConnection } from "./adapters/socket.js";
 export { ConnectionDriver, type Transport } from "./adapters/driver.js";

@@ -10,9 +10,10 @@ export {
   WebSocket, WebSocket as default, CONNECTING, OPEN, CLOSING, CLOSED,
   type WebSocketEvents, type RawData, type Data, type BinaryType, type SocketOptions,
 } from "./adapters/node/websocket.js";
-export { type ClientOptions, type PerMessageDeflateOptions } from "./adapters/node/client.js";
+export { type ClientOptions } from "./adapters/node/client.js";
+export { type PerMessageDeflateOptions, defaultDeflateEngine as nodeDeflateEngine } from "./adapters/deflate.js";
 export { Event, MessageEvent, CloseEvent, ErrorEvent } from "./adapters/node/event-target.js";
-export { zlibEngine, nodeDeflateEngine, zlibEngineAvailable } from "./adapters/node/zlib-engine.js";
+export { zlibEngine, zlibEngineAvailable } from "./adapters/zlib-engine.js";
 import { WhatwgWebSocket } from "./adapters/whatwg.js";
 import type { EventSocket } from "./adapters/whatwg.js";
 import { WebSocket } from "./adapters/node/websocket.js";

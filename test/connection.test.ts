@@ -183,7 +183,7 @@ describe.each(["wasm-simd", "js"] as const)("Connection (%s core)", (backend) =>
       const c = opened(role, { clock, closeTimeout: 1000 });
       c.close();
       c.takeOutgoing();
-      expect(c.nextDeadline()).toBe(clock.t + 1000);
+      expect(c.nextDeadline()).toBe(1000); // a delay, in ms
       clock.t += 999;
       c.tick();
       expect(c.transportShouldClose).toBe(false);
@@ -196,7 +196,10 @@ describe.each(["wasm-simd", "js"] as const)("Connection (%s core)", (backend) =>
       useBackend(backend);
       const clock = new FakeClock();
       const c = opened(role, { clock, pingInterval: 100, pongTimeout: 50 });
-      expect(c.nextDeadline()).toBe(clock.t + 100);
+      expect(c.nextDeadline()).toBe(100);
+      clock.t += 30;
+      expect(c.nextDeadline()).toBe(70);
+      clock.t -= 30;
       clock.t += 100;
       c.tick();
       expect(sent(c)).toEqual([[9, []]]);
@@ -211,6 +214,24 @@ describe.each(["wasm-simd", "js"] as const)("Connection (%s core)", (backend) =>
       c.tick();
       expect(c.takeEvents()).toMatchObject([{ type: "error", error: { code: "WS_ERR_PONG_TIMEOUT" } }]);
       expect(c.transportShouldClose).toBe(true);
+    });
+
+    it("has no deadlines without a clock until one is given, then counts from then", () => {
+      useBackend(backend);
+      const c = opened(role, { closeTimeout: 1000, idleTimeout: 500 });
+      expect(c.nextDeadline()).toBeUndefined();
+      c.tick(); // nothing is due without a clock
+      expect(c.takeOutgoing()).toEqual([]);
+      const clock = new FakeClock();
+      clock.t = 5000;
+      c.useClock(clock);
+      expect(c.nextDeadline()).toBe(500);
+      c.useClock(new FakeClock()); // the first clock stays
+      clock.t += 500;
+      c.tick();
+      expect(sent(c)[0]![0]).toBe(8);
+      expect(c.closeCode).toBe(1001);
+      expect(c.nextDeadline()).toBe(1000);
     });
 
     it("closes with 1001 after the idle timeout", () => {

@@ -143,6 +143,15 @@ describe("verifyClient, as in ws, failing closed", () => {
     expect(reqs[0]).toEqual(["http://o", true, "t"]);
   });
 
+  it("sync form answering a status refuses with that status (a promise of one too); other answers refuse with 401", async () => {
+    const verdicts: unknown[] = [403, Promise.resolve(429), 302, 1, 600];
+    let i = 0;
+    const { port } = await ownServer({ verifyClient: () => verdicts[i++] as number });
+    const statuses = [];
+    for (let k = 0; k < verdicts.length; k++) statuses.push((await tryOpen(`ws://127.0.0.1:${port}/`)).status);
+    expect(statuses).toEqual([403, 429, 302, 401, 401]);
+  });
+
   it("a verifier that throws (sync or in a promise) rejects with 500 and the server keeps serving", async () => {
     const { port } = await ownServer({
       verifyClient: (info: { req: { url?: string } }) => {

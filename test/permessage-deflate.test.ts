@@ -6,10 +6,10 @@ import WS, { WebSocketServer as WsServer } from "ws";
 import type { AddressInfo } from "node:net";
 import { Connection } from "../src/protocol/connection.js";
 import {
-  acceptResponse, clientOffer, DeflateCodec, deflateForClient, deflateForServer, negotiateServer, type DeflateOptions,
+  validateDeflateResponse, clientOffer, DeflateCodec, deflateForClient, deflateForServer, negotiateServer, type DeflateOptions,
 } from "../src/protocol/extensions/permessage-deflate.js";
 import { pakoEngine } from "../src/protocol/extensions/pako-engine.js";
-import { zlibEngine } from "../src/adapters/node/zlib-engine.js";
+import { zlibEngine } from "../src/adapters/zlib-engine.js";
 import { WebSocketServer, connect, type WebSocket } from "../src/node.js";
 import { concat, frame, KEY } from "./helpers/frames.js";
 import { closeServer } from "./helpers/servers.js";
@@ -58,10 +58,10 @@ describe("client negotiation (response check)", () => {
     );
   });
   it("accepts valid responses", () => {
-    expect(acceptResponse("permessage-deflate; server_max_window_bits=10; client_max_window_bits=9", {}, zlibEngine)).toEqual({
+    expect(validateDeflateResponse("permessage-deflate; server_max_window_bits=10; client_max_window_bits=9", {}, zlibEngine)).toEqual({
       serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 10, clientMaxWindowBits: 9,
     });
-    expect(acceptResponse("", {}, zlibEngine)).toBeUndefined();
+    expect(validateDeflateResponse("", {}, zlibEngine)).toBeUndefined();
   });
   it.each([
     ["an extension we did not offer", "x-foo"],
@@ -71,11 +71,11 @@ describe("client negotiation (response check)", () => {
     ["an unknown parameter", "permessage-deflate; foo"],
     ["an out-of-range window", "permessage-deflate; server_max_window_bits=16"],
   ])("fails the connection on %s", (_n, response) => {
-    expect(() => acceptResponse(response, {}, zlibEngine)).toThrow(/./);
+    expect(() => validateDeflateResponse(response, {}, zlibEngine)).toThrow(/./);
   });
   it("fails when the server ignores what we asked for", () => {
-    expect(() => acceptResponse("permessage-deflate", { serverNoContextTakeover: true }, zlibEngine)).toThrow(/server_no_context_takeover/);
-    expect(() => acceptResponse("permessage-deflate; server_max_window_bits=12", { serverMaxWindowBits: 10 }, zlibEngine)).toThrow(/server_max_window_bits/);
+    expect(() => validateDeflateResponse("permessage-deflate", { serverNoContextTakeover: true }, zlibEngine)).toThrow(/server_no_context_takeover/);
+    expect(() => validateDeflateResponse("permessage-deflate; server_max_window_bits=12", { serverMaxWindowBits: 10 }, zlibEngine)).toThrow(/server_max_window_bits/);
   });
 });
 

@@ -6,7 +6,7 @@ import net from "node:net";
 import { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
-import { Connection, overStreams, deflateForClient, pakoEngine, type StreamPair, type WebSocketConnection } from "../src/index.js";
+import { Connection, overStreams, deflateForClient, pakoEngine, type StreamPair, type UpgradeOptions, type WebSocketConnection } from "../src/index.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -167,5 +167,118 @@ describe("overStreams over a pair of TransformStreams", () => {
     expect(await closed(client)).toEqual([4000, "bye", true]);
     // RFC 6455 §7.1.5: the server reports the close frame it received, the client's echo (code and reason).
     expect(await serverClosed).toEqual([4000, "bye", true]);
+  });
+});
+
+describe("the server role decides as the Node server does (one upgrade policy)", () => {
+  /** A TCP server whose every socket is a server-role overStreams() with `options`. */
+  async function streamsServer(options: UpgradeOptions): Promise<{ port: number; sockets: WebSocketConnection[] }> {
+    const sockets: WebSocketConnection[] = [];
+    const server = net.createServer((socket) => {
+      const ws = overStreams(toWeb(socket), Connection.server(), options);
+      echo(ws);
+      sockets.push(ws);
+    });
+    cleanups.push(() => server.close());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return { port: (server.address() as AddressInfo).port, sockets };
+  }
+
+  /** How a ws client fares: open (with its subprotocol), or the HTTP answer it got instead. */
+  function tryOpen(url: string, protocols: string[] = [], headers: Record<string, string> = {}): Promise<{ opened: boolean; protocol?: string; status?: number; header?: string; body?: string }> {
+    return new Promise((resolve) => {
+      const ws = new WsClient(url, protocols, { headers });
+      cleanups.push(() => ws.terminate());
+      ws.on("open", () => resolve({ opened: true, protocol: ws.protocol }));
+      ws.on("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d));
+        res.on("end", () => resolve({ opened: false, status: res.statusCode, header: res.headers["x-why"] as string | undefined, body }));
+      });
+      ws.on("error", (err) => resolve({ opened: false, body: err.message }));
+    });
+  }
+
+  it("verifyClient's (request, cb) form: cb(false, status, message, headers) refuses with them, cb(true) accepts", async () => {
+    const { port } = await streamsServer({
+      verifyClient: (request, cb) => setTimeout(() => (request.path === "/in" ? cb(true) : cb(false, 403, "not here", { "X-Why": "path" })), 5),
+    });
+    expect(await tryOpen(`ws://127.0.0.1:${port}/out`)).toEqual({ opened: false, status: 403, header: "path", body: "not here" });
+    expect(await tryOpen(`ws://127.0.0.1:${port}/in`)).toMatchObject({ opened: true });
+  });
+
+  it("without handleProtocols, the first subprotocol offered is chosen (as ws: its client fails when none is)", async () => {
+    const { port } = await streamsServer({});
+    expect(await tryOpen(`ws://127.0.0.1:${port}/`, ["v1", "v2"])).toEqual({ opened: true, protocol: "v1" });
+  });
+
+  it("a malformed Sec-WebSocket-Protocol (a name repeated, an empty one) is refused with 400, as ws does", async () => {
+    const { port, sockets } = await streamsServer({});
+    for (const list of ["chat, chat", "a,,b"]) {
+      const reply = await new Promise<string>((resolve) => {
+        const sock = net.connect(port, "127.0.0.1");
+        let text = "";
+        sock.on("data", (d) => {
+          text += d.toString("latin1");
+          // Accepted (the old behaviour): nothing more comes, and the socket stays open.
+          if (text.startsWith("HTTP/1.1 101")) resolve(text);
+        });
+        sock.on("close", () => resolve(text));
+        cleanups.push(() => sock.destroy());
+        sock.on("error", () => {});
+        sock.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${list}\r\n\r\n`);
+      });
+      expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+      expect(reply).toMatch(/Invalid Sec-WebSocket-Protocol header$/);
+    }
+    for (const ws of sockets) if (ws.readyState !== 3) await closed(ws);
+  });
+});
+
+describe("bufferedAmount", () => {
+  it("counts what the transport still holds: high while the peer does not read, 0 at 'drain' once it has read", async () => {
+    let peer: net.Socket | undefined;
+    let received = 0;
+    const server = net.createServer((sock) => {
+      peer = sock;
+      sock.pause(); // reads nothing until told
+      sock.on("data", (d) => (received += d.length));
+    });
+    cleanups.push(() => server.close());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const tcp = net.connect((server.address() as AddressInfo).port, "127.0.0.1");
+    cleanups.push(() => tcp.destroy());
+    await new Promise((r) => tcp.once("connect", r));
+    const ws = overStreams(toWeb(tcp), Connection.open("client"));
+    const size = 32 << 20;
+    ws.send(new Uint8Array(size));
+    await new Promise((r) => setImmediate(r));
+    // The kernel's buffers take a few MiB at most; the rest waits in the stream (it was 0 before:
+    // only what the connection had not yet handed to the transport was counted).
+    expect(ws.bufferedAmount).toBeGreaterThan(size / 2);
+    const drained = new Promise<void>((r) => ws.on("drain", () => r()));
+    peer!.resume();
+    await drained;
+    expect(ws.bufferedAmount).toBe(0);
+    expect(received).toBeGreaterThan(size - (8 << 20));
+  });
+});
+
+describe("pause() and resume() follow ws", () => {
+  it("do nothing while CONNECTING: the socket opens unpaused and its first message arrives", async () => {
+    const wss = new WsServer({ port: 0, host: "127.0.0.1" });
+    cleanups.push(() => wss.close());
+    await new Promise((r) => wss.once("listening", r));
+    wss.on("connection", (ws) => ws.send("first"));
+    const tcp = net.connect((wss.address() as AddressInfo).port, "127.0.0.1");
+    cleanups.push(() => tcp.destroy());
+    await new Promise((r) => tcp.once("connect", r));
+    const ws = overStreams(toWeb(tcp), Connection.client(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`));
+    ws.pause(); // CONNECTING: ignored (it held every message until resume() before)
+    expect(ws.isPaused).toBe(false);
+    const message = await new Promise((r) => ws.on("message", r));
+    expect(message).toBe("first");
+    ws.close();
+    await closed(ws);
   });
 });

@@ -1,38 +1,18 @@
 // Drives a sans-I/O Connection over any transport: bytes in, events dispatched, bytes out.
 // Every frame of one read is handled in one pass, and everything the application sends while those
-// events are dispatched leaves in one write (DESIGN.md §2: one read in, one write out). Runtime
+// events are dispatched leaves in one write (../shared/DESIGN.md §2: one read in, one write out). Runtime
 // adapters supply a Transport and call receive() / transportClosed() / drained().
 //
 // Fail closed, lose nothing: a listener that throws never stops the protocol work of the read
-// (close replies, writes, cleanup); its exception is rethrown afterwards, outside our state. Bytes
-// that are still draining to a peer that takes them are never cut off by a timer: a transport is
-// dropped for not reading only when it made no progress for `stallTimeout`.
+// (close replies, writes, cleanup); its exception is rethrown afterwards, outside our state. A peer
+// that stops reading is dropped only after it made no progress for `stallTimeout` (progress-watch.ts).
 import type { Connection } from "../protocol/connection.js";
-import type { ConnectionEvent } from "../protocol/events.js";
-import { WebSocketError } from "../protocol/errors.js";
+import type { PreparedMessage } from "../protocol/prepared.js";
+import type { Clock, ConnectionEvent } from "../protocol/events.js";
+import { ProgressWatch, StalledPeerError, unref } from "./progress-watch.js";
+import type { Transport } from "./transport.js";
 
-export interface Transport {
-  /**
-   * Writes the chunks in order; false when the transport is congested (wait for drained()). `done`,
-   * where given, runs once the chunks were handed to the operating system (or with the error that
-   * stopped them); transports without `reportsWrites` never get one.
-   */
-  write(chunks: Uint8Array[], done?: (err?: Error | null) => void): boolean;
-  /** True when write() calls its `done` callback (Node sockets); otherwise callbacks run after write(). */
-  readonly reportsWrites?: boolean;
-  /** True when the transport writes several chunks in one call (writev); otherwise it joins them. */
-  readonly vectored?: boolean;
-  /** True when the chunks of the last write() are no longer referenced (sent, or copied aside). */
-  consumed?(): boolean;
-  /** Bytes written but not yet taken by the operating system (0, or absent, when it keeps none). */
-  pending?(): number;
-  /** Stops (true) or restarts (false) reading, where the transport can. */
-  pauseReading?(paused: boolean): void;
-  /** Closes after what was written is flushed. */
-  end(): void;
-  /** Closes at once. */
-  destroy(): void;
-}
+export type { Transport } from "./transport.js";
 
 export interface DriverHooks {
   onEvent(event: ConnectionEvent): void;
@@ -52,19 +32,11 @@ export const DEFAULT_STALL_TIMEOUT = 30_000;
 /** How long a transport may linger after we ended it (and flushed it) before it is destroyed. */
 const LINGER_MS = 5_000;
 
-/** The peer took no bytes for `stallTimeout` while too much was queued for it, or while closing. */
-export class StalledPeerError extends WebSocketError {
-  constructor(pending: number, ms: number) {
-    super(`peer is not reading: ${pending} bytes queued, none taken for ${ms} ms`, "WS_ERR_PEER_NOT_READING", 1006);
-  }
-}
+/** The time every driven connection is measured on (the sans-I/O layers read no clock themselves). */
+export const systemClock: Clock = { now: () => Date.now() };
 
 type Timer = ReturnType<typeof setTimeout>;
 export type WriteCallback = (err?: Error) => void;
-function unref(t: Timer): Timer {
-  (t as { unref?: () => void }).unref?.();
-  return t;
-}
 
 export class ConnectionDriver {
   #dispatching = false;
@@ -82,13 +54,8 @@ export class ConnectionDriver {
   #callbacks: WriteCallback[] | undefined;
   /** Messages that arrived while the application had paused, delivered on resume(). */
   #held: ConnectionEvent[] | undefined;
-  /** Progress watch: bytes handed to the transport, and how many had been taken at the last look. */
-  #written = 0;
-  #drainedAtLastLook = -1;
-  #watch: Timer | undefined;
+  readonly #watch: ProgressWatch;
   #linger: Timer | undefined;
-  readonly #maxPendingBytes: number;
-  readonly #stallTimeout: number;
 
   readonly #transport: Transport;
   readonly #hooks: DriverHooks;
@@ -102,8 +69,14 @@ export class ConnectionDriver {
     this.#transport = transport;
     this.#hooks = hooks;
     if (!transport.vectored) conn.coalesceOutgoing();
-    this.#maxPendingBytes = limits.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
-    this.#stallTimeout = limits.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
+    conn.useClock(systemClock);
+    const stallTimeout = limits.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
+    const mustDrain = () => this.#ended || conn.state === "closing";
+    this.#watch = new ProgressWatch(transport, limits.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, stallTimeout, mustDrain, (pending) => {
+      // Nothing taken for a whole stallTimeout: say why before the transport goes (the 'close' is 1006).
+      this.#emitOne({ type: "error", error: new StalledPeerError(pending, stallTimeout) }, undefined)?.forEach((e) => queueMicrotask(() => { throw e; }));
+      this.destroy();
+    });
   }
 
   /** The transport delivered bytes. */
@@ -123,7 +96,7 @@ export class ConnectionDriver {
     if (this.#closed) return;
     this.#closed = true;
     this.#clearTimer();
-    this.#stopWatch();
+    this.#watch.stop();
     if (this.#linger) clearTimeout(this.#linger);
     this.#linger = undefined;
     this.conn.transportClosed();
@@ -139,7 +112,7 @@ export class ConnectionDriver {
     if (!this.#transport.pending?.()) {
       // Everything left: a close queued behind a large send starts its timeout only now.
       this.conn.outgoingFlushed();
-      this.#stopWatch();
+      this.#watch.stop();
       if (!this.#closed && !this.#ended) this.#scheduleTimer();
     }
     this.#hooks.onDrain?.();
@@ -237,6 +210,19 @@ export class ConnectionDriver {
     return sent;
   }
 
+  /** A message framed once for many connections (publish/subscribe); false if it was not queued. */
+  sendPrepared(msg: PreparedMessage): boolean {
+    const sent = this.conn.sendPrepared(msg);
+    if (sent) this.unflushedBytes += msg.bytes.length;
+    this.requestFlush();
+    return sent;
+  }
+
+  /** Bytes waiting for the peer: queued in the connection and in the transport. */
+  get queuedBytes(): number {
+    return this.conn.bufferedAmount + (this.#transport.pending?.() ?? 0);
+  }
+
   /** One fragment of a message; `fin` ends it. */
   sendFragment(data: string | Uint8Array, binary: boolean, fin: boolean, cb?: WriteCallback): boolean {
     const sent = this.conn.sendFragment(data, { binary, fin });
@@ -283,7 +269,7 @@ export class ConnectionDriver {
     const callbacks = this.#callbacks;
     this.#callbacks = undefined;
     if (chunks.length > 0 && !this.#ended && !this.#closed) {
-      for (const c of chunks) this.#written += c.length;
+      for (const c of chunks) this.#watch.wrote(c.length);
       let done: ((err?: Error | null) => void) | undefined;
       if (callbacks) {
         done = (err) => {
@@ -310,37 +296,7 @@ export class ConnectionDriver {
     if (this.#closed) return;
     if (this.conn.transportShouldClose) this.#end();
     else this.#scheduleTimer();
-    this.#lookAtPending();
-  }
-
-  /** Starts the progress watch when the peer must show it takes bytes: too much queued, or closing. */
-  #lookAtPending(): void {
-    if (this.#watch || this.#closed) return;
-    const pending = this.#transport.pending?.() ?? 0;
-    if (pending === 0) return;
-    if (pending <= this.#maxPendingBytes && !this.#ended && this.conn.state !== "closing") return;
-    this.#drainedAtLastLook = this.#written - pending;
-    this.#watch = unref(setTimeout(() => this.#onWatch(), this.#stallTimeout));
-  }
-
-  #onWatch(): void {
-    this.#watch = undefined;
-    if (this.#closed) return;
-    const pending = this.#transport.pending?.() ?? 0;
-    if (pending === 0) return;
-    const drained = this.#written - pending;
-    if (drained === this.#drainedAtLastLook) {
-      // Nothing taken for a whole stallTimeout: say why before the transport goes (the 'close' is 1006).
-      this.#emitOne({ type: "error", error: new StalledPeerError(pending, this.#stallTimeout) }, undefined)?.forEach((e) => queueMicrotask(() => { throw e; }));
-      this.destroy();
-      return;
-    }
-    this.#lookAtPending();
-  }
-
-  #stopWatch(): void {
-    if (this.#watch) clearTimeout(this.#watch);
-    this.#watch = undefined;
+    this.#watch.look();
   }
 
   #end(): void {
@@ -354,7 +310,7 @@ export class ConnectionDriver {
     const expire = (): void => {
       this.#linger = undefined;
       if (this.#closed) return;
-      if (this.#transport.pending?.() && this.#watch) this.#linger = unref(setTimeout(expire, LINGER_MS));
+      if (this.#transport.pending?.() && this.#watch.running) this.#linger = unref(setTimeout(expire, LINGER_MS));
       else this.#transport.destroy();
     };
     this.#linger = unref(setTimeout(expire, LINGER_MS));
@@ -363,18 +319,19 @@ export class ConnectionDriver {
   /** Closes the transport at once, without a close handshake. */
   destroy(): void {
     this.#clearTimer();
-    this.#stopWatch();
+    this.#watch.stop();
     this.#transport.destroy();
   }
 
   #scheduleTimer(): void {
-    const at = this.conn.nextDeadline();
-    if (at === undefined) return this.#clearTimer();
-    if (this.#timer && this.#timerAt === at) return;
+    const delay = this.conn.nextDeadline();
+    if (delay === undefined) return this.#clearTimer();
+    // A timer already set for the same moment (within a millisecond) stays.
+    const at = Date.now() + delay;
+    if (this.#timer && Math.abs(this.#timerAt - at) <= 1) return;
     this.#clearTimer();
     this.#timerAt = at;
-    // Deadlines are times on the connection's clock: compare them on that clock.
-    this.#timer = unref(setTimeout(() => this.#onTimer(), Math.max(0, at - this.conn.now())));
+    this.#timer = unref(setTimeout(() => this.#onTimer(), delay));
   }
 
   #onTimer(): void {

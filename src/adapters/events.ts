@@ -59,3 +59,10 @@ export function dispatchEvent(ev: ConnectionEvent, sink: EventSink): void {
       break;
   }
 }
+
+/** Reports an exception of the application's (a listener, a hook) as Node reports an uncaught one, after our own work is done. */
+export function rethrowLater(e: unknown): void {
+  queueMicrotask(() => {
+    throw e;
+  });
+}

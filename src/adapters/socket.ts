@@ -1,53 +1,21 @@
 // A ws-like WebSocket for any runtime (Deno, Bun, browsers, workers, custom transports), over the
-// generic driver. Same events and methods as the Node WebSocket, with a tiny built-in emitter.
+// generic driver: the shared façade (facade.ts) on a tiny emitter of its own. Same events and
+// methods as the Node WebSocket, whose ws-specific argument checks it leaves to the core.
 import type { Connection } from "../protocol/connection.js";
 import type { ConnectionEvent } from "../protocol/events.js";
 import type { UpgradeRequest } from "../protocol/handshake/server.js";
 import { ConnectionDriver, type Transport } from "./driver.js";
-import { dispatchEvent, READY_STATES, type SocketEvents } from "./events.js";
+import { dispatchEvent, type SocketEvents } from "./events.js";
+import { SocketFacade } from "./facade.js";
 import { messages } from "./whatwg.js";
 
 type Events = SocketEvents<Uint8Array>;
 type Listener<K extends keyof Events> = (...args: Events[K]) => void;
 type Fn = (a?: unknown, b?: unknown, c?: unknown, d?: unknown) => void;
 
-export class WebSocketConnection {
-  /** @internal */
-  readonly driver: ConnectionDriver;
-  /** @internal Server role: decides on the upgrade request. */
-  onRequest: ((request: UpgradeRequest) => void) | undefined;
-  /** Listener lists are replaced, never mutated, so emit() iterates without copying. */
+/** A small emitter: listener lists are replaced, never mutated, so emit() iterates without copying. */
+class Emitter {
   readonly #listeners = new Map<string, Fn[]>();
-
-  readonly #conn: Connection;
-
-  constructor(
-    conn: Connection,
-    transport: Transport,
-  ) {
-    this.#conn = conn;
-    this.driver = new ConnectionDriver(conn, transport, this);
-  }
-
-  /** @internal DriverHooks: the socket is its own hooks and event sink (no closures per socket). */
-  onEvent(ev: ConnectionEvent): void {
-    dispatchEvent(ev, this);
-  }
-
-  /** @internal */
-  onDrain(): void {
-    this.emit("drain");
-  }
-
-  /** @internal */
-  hasErrorListener(): boolean {
-    return (this.#listeners.get("error")?.length ?? 0) > 0;
-  }
-
-  /** @internal The transport failed: a client still connecting reports the transport's own error (before 'close', which the adapter reports next). */
-  transportError(err: unknown): void {
-    if (this.#conn.role === "client" && this.#conn.state === "connecting" && this.hasErrorListener()) this.emit("error", err);
-  }
 
   on<K extends keyof Events>(event: K, f: Listener<K>): this {
     const list = this.#listeners.get(event) ?? [];
@@ -76,17 +44,41 @@ export class WebSocketConnection {
     if (list) for (let i = 0; i < list.length; i++) list[i]!(a, b, c, d);
   }
 
-  get readyState(): number {
-    return READY_STATES[this.#conn.state];
+  /** @internal */
+  hasErrorListener(): boolean {
+    return (this.#listeners.get("error")?.length ?? 0) > 0;
   }
-  get protocol(): string {
-    return this.#conn.protocol;
+}
+
+export class WebSocketConnection extends SocketFacade(Emitter) {
+  /** @internal */
+  declare conn: Connection;
+  /** @internal */
+  declare driver: ConnectionDriver;
+  /** @internal Server role: decides on the upgrade request. */
+  onRequest: ((request: UpgradeRequest) => void) | undefined;
+
+  constructor(conn: Connection, transport: Transport) {
+    super();
+    this.conn = conn;
+    this.transport = transport;
+    this.driver = new ConnectionDriver(conn, transport, this);
   }
-  get extensions(): string {
-    return this.#conn.extensions;
+
+  /** @internal DriverHooks: the socket is its own hooks and event sink (no closures per socket). */
+  onEvent(ev: ConnectionEvent): void {
+    if (ev.type === "close") this._closeEmitted = true;
+    dispatchEvent(ev, this);
   }
-  get bufferedAmount(): number {
-    return this.#conn.bufferedAmount;
+
+  /** @internal */
+  onDrain(): void {
+    this.emit("drain");
+  }
+
+  /** @internal The transport failed: a client still connecting reports the transport's own error (before 'close', which the adapter reports next). */
+  transportError(err: unknown): void {
+    if (this.conn.role === "client" && this.conn.state === "connecting" && this.hasErrorListener()) this.emit("error", err);
   }
 
   send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView, options: { binary?: boolean; compress?: boolean } = {}): boolean {
@@ -100,21 +92,6 @@ export class WebSocketConnection {
   }
   close(code?: number, reason?: string): void {
     this.driver.close(code, reason);
-  }
-  /** Stops reading from the transport (backpressure toward the peer); no 'message' until resume(). */
-  pause(): void {
-    this.driver.pause();
-  }
-  resume(): void {
-    this.driver.resume();
-  }
-  get isPaused(): boolean {
-    return this.driver.isPaused;
-  }
-
-  /** Destroys the connection at once (no close handshake). */
-  terminate(): void {
-    this.driver.destroy();
   }
 
   /** `for await (const { data, isBinary } of socket)`: messages until the socket closes. */

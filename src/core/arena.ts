@@ -14,7 +14,7 @@ export const TAIL_ROOM = 256;
 export interface Arena {
   statePtr: number;
   tablePtr: number;
-  /** Input region: TAIL_ROOM bytes for a scanner's leftover, then SLICE bytes at windowPtr. */
+  /** Input region of every core call: TAIL_ROOM bytes for a scanner's leftover, then the receive window (SLICE bytes at windowPtr). */
   inputPtr: number;
   /** Where a slice of input goes; a scanner's leftover bytes are put right before it. */
   windowPtr: number;
@@ -39,11 +39,11 @@ export function arenaOf(b: CoreBackend): Arena {
 const windows = new WeakMap<CoreBackend, Uint8Array>();
 
 /**
- * The input window as a view: SLICE bytes of core memory that a transport may read into directly
+ * The receive window as a view: SLICE bytes of core memory that a transport may read into directly
  * (FrameScanner.pushWindow scans them where they are). Core memory never grows past the arena once
  * made (every user asks for `size`), so the bytes behind this view stay where they are.
  */
-export function inputWindowOf(b: CoreBackend): Uint8Array {
+export function receiveWindowOf(b: CoreBackend): Uint8Array {
   let w = windows.get(b);
   if (!w || w.buffer !== b.bytes.buffer) {
     const { windowPtr, size } = arenaOf(b);

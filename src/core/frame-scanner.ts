@@ -2,7 +2,7 @@
 // to a sink. One core call per slice of input (not per frame); the sink walks the table.
 import { core } from "./select.js";
 import type { CoreBackend } from "./backend.js";
-import { arenaOf, inputWindowOf, SLICE, TABLE_CAPACITY, TAIL_ROOM } from "./arena.js";
+import { arenaOf, receiveWindowOf, SLICE, TABLE_CAPACITY, TAIL_ROOM } from "./arena.js";
 import * as L from "./layout.js";
 import { ScanError } from "./layout.js";
 
@@ -74,11 +74,11 @@ export class FrameScanner {
    * The core memory a transport may read into (SLICE bytes); then call pushWindow(n). Shared by
    * every scanner on this core: bytes put there must be pushed before anything else uses the core.
    */
-  inputWindow(): Uint8Array {
-    return inputWindowOf(this.#backend);
+  receiveWindow(): Uint8Array {
+    return receiveWindowOf(this.#backend);
   }
 
-  /** Scans the first `n` bytes of inputWindow() where they are: push() without the copy in. */
+  /** Scans the first `n` bytes of the receive window where they are: push() without the copy in. */
   pushWindow(n: number, sink: FrameSink): ScanError {
     if (n > SLICE) throw new RangeError("pushWindow: more bytes than the window holds");
     this.#backend.ensureMemory(arenaOf(this.#backend).size);

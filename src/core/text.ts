@@ -1,74 +1,41 @@
-// Fast string <-> UTF-8 for already-validated bytes, using the runtime's best primitive.
-interface NodeBufferCtor {
-  from(ab: ArrayBufferLike, offset?: number, length?: number): Slicer;
-  byteLength(s: string, enc: "utf8"): number;
-}
-const NodeBuffer = (globalThis as unknown as { Buffer?: NodeBufferCtor }).Buffer;
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+// String ⇄ UTF-8 for already-validated bytes. The sans-I/O layers take a TextCodec injected by the
+// adapters (the Node, Deno and Bun ones pass Buffer's, src/adapters/buffer-host.ts); this file holds
+// the interface and the portable codec on TextEncoder/TextDecoder, the default.
 export const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-type Slicer = {
-  utf8Slice(start: number, end: number): string;
-  latin1Slice(start: number, end: number): string;
-  utf8Write(text: string, offset: number, length: number): number;
-};
-let cachedBuffer: ArrayBufferLike | undefined;
-let cachedView: Slicer | undefined;
-let writeBuffer: ArrayBufferLike | undefined;
-let writeView: Slicer | undefined;
-
-/**
- * Writes `text` as UTF-8 into target[at…] (whole characters only, up to the end of `target`) and
- * returns the byte count. Buffer#utf8Write needs no subarray per call: 16 ns against 44 for
- * encodeInto on Bun 1.4, 52 against 67 on Node 20 (2026-11-25, 16–128 ASCII characters).
- */
-export function encodeUtf8Into(text: string, target: Uint8Array, at: number): number {
-  if (NodeBuffer) {
-    if (target.buffer !== writeBuffer) {
-      writeBuffer = target.buffer;
-      writeView = NodeBuffer.from(target.buffer);
-    }
-    return writeView!.utf8Write(text, target.byteOffset + at, target.length - at);
-  }
-  return encoder.encodeInto(text, target.subarray(at)).written;
+export interface TextCodec {
+  /** Decodes valid UTF-8 bytes[start, end) into a string (a BOM is kept, as RFC 6455 requires). */
+  decode(bytes: Uint8Array, start: number, end: number): string;
+  /** Writes `text` as UTF-8 into target[at…] (whole characters only, up to its end); returns the byte count. */
+  encodeInto(text: string, target: Uint8Array, at: number): number;
+  /** UTF-8 byte length of `text`. */
+  byteLength(text: string): number;
 }
 
 /**
- * Up to this many bytes, ASCII is cheaper to build in JS than to hand to a decoder. Measured on
- * Node 20 and Bun 1.4 (2026-11-25): Buffer#utf8Slice takes ~50 ns from 16 to 128 bytes where the
- * JS loop takes 65–110 ns at 16; TextDecoder (browsers) ~75 ns.
+ * Builds a short ASCII string in JS, else hands the bytes to `decodeLong`. Up to `shortMax` bytes
+ * the JS loop is cheaper than a decoder call: measured on Node 20 and Bun 1.4 (2026-11-25),
+ * Buffer#utf8Slice takes ~50 ns from 16 to 128 bytes where the loop takes 65–110 ns at 16;
+ * TextDecoder (browsers) ~75 ns.
  */
-const SHORT_TEXT = NodeBuffer ? 8 : 16;
-
-/** Decodes valid UTF-8 bytes[start, end) into a string (a BOM is kept, as RFC 6455 requires). */
-export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
-  if (end - start <= SHORT_TEXT) {
-    let s = "";
-    for (let i = start; i < end; i++) {
-      const c = bytes[i]!;
-      if (c >= 0x80) return decodeLong(bytes, start, end);
-      s += String.fromCharCode(c);
+export function shortAsciiFirst(shortMax: number, decodeLong: (bytes: Uint8Array, start: number, end: number) => string) {
+  return (bytes: Uint8Array, start: number, end: number): string => {
+    if (end - start <= shortMax) {
+      let s = "";
+      for (let i = start; i < end; i++) {
+        const c = bytes[i]!;
+        if (c >= 0x80) return decodeLong(bytes, start, end);
+        s += String.fromCharCode(c);
+      }
+      return s;
     }
-    return s;
-  }
-  return decodeLong(bytes, start, end);
+    return decodeLong(bytes, start, end);
+  };
 }
 
-function decodeLong(bytes: Uint8Array, start: number, end: number): string {
-  if (NodeBuffer) {
-    if (bytes.buffer !== cachedBuffer) {
-      cachedBuffer = bytes.buffer;
-      cachedView = NodeBuffer.from(bytes.buffer);
-    }
-    const o = bytes.byteOffset;
-    return cachedView!.utf8Slice(o + start, o + end);
-  }
-  return decoder.decode(bytes.subarray(start, end));
-}
-
-/** UTF-8 byte length of `s`. */
-export function utf8Length(s: string): number {
-  if (NodeBuffer) return NodeBuffer.byteLength(s, "utf8");
+/** UTF-8 byte length of `s`, counted in JS. */
+function countUtf8(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -81,3 +48,10 @@ export function utf8Length(s: string): number {
   }
   return n;
 }
+
+/** The portable codec: TextEncoder/TextDecoder, available on every runtime and in browsers. */
+export const webText: TextCodec = {
+  decode: shortAsciiFirst(16, (bytes, start, end) => decoder.decode(bytes.subarray(start, end))),
+  encodeInto: (text, target, at) => encoder.encodeInto(text, target.subarray(at)).written,
+  byteLength: countUtf8,
+};

@@ -10,16 +10,9 @@ const PREALLOC_ALWAYS = 64 * 1024;
 /** ...or at most this many times the bytes of it already received (bounds what a stalled peer costs). */
 const PREALLOC_FACTOR = 32;
 
-const NodeBuffer = (globalThis as unknown as { Buffer?: { allocUnsafeSlow(n: number): Uint8Array } }).Buffer;
-/** A buffer we fill completely before anyone sees it: skip zeroing where the runtime allows. */
-const allocFilled = NodeBuffer
-  ? (n: number) => {
-      const b = NodeBuffer.allocUnsafeSlow(n);
-      return new Uint8Array(b.buffer, b.byteOffset, n);
-    }
-  : (n: number) => new Uint8Array(n);
-
 export class MessageAssembler {
+  /** Makes a buffer that is filled completely before anyone sees it (the adapters may skip zeroing). */
+  readonly #allocate: (n: number) => Uint8Array;
   #parts: Uint8Array[] = [];
   #total = 0;
   #block: Uint8Array | undefined;
@@ -27,13 +20,17 @@ export class MessageAssembler {
   /** The exact-size buffer of a single-frame message, filled directly from core memory. */
   #exact: Uint8Array | undefined;
 
+  constructor(allocate: (n: number) => Uint8Array) {
+    this.#allocate = allocate;
+  }
+
   /**
    * Starts a message whose only frame announces `frameLen` bytes, `available` of which are here.
    * Preallocates the whole message when that is cheap or proportionate to what has arrived, so
    * its bytes are copied once, from core memory straight to their final place.
    */
   beginSingleFrame(frameLen: number, available: number): void {
-    if (frameLen <= PREALLOC_ALWAYS || frameLen <= available * PREALLOC_FACTOR) this.#exact = allocFilled(frameLen);
+    if (frameLen <= PREALLOC_ALWAYS || frameLen <= available * PREALLOC_FACTOR) this.#exact = this.#allocate(frameLen);
   }
 
   /** Copies bytes[ptr, ptr+len) in. */

@@ -2,7 +2,7 @@
 // and payload side by side, strings encoded in place), so a burst of replies leaves as one chunk.
 // Large payloads from a server are queued as they are, behind their header: never copied.
 import { mask, maskInto } from "../core/api.js";
-import { encoder, encodeUtf8Into, utf8Length } from "../core/text.js";
+import { encoder, type TextCodec } from "../core/text.js";
 import { writeMaskKey } from "./mask-keys.js";
 
 /** Slabs start small (an idle connection holds none) and double while a connection keeps writing. */
@@ -33,9 +33,11 @@ export class Outbox {
   #inlineMax: number;
 
   readonly #masking: boolean;
+  readonly #text: TextCodec;
 
-  constructor(masking: boolean) {
+  constructor(masking: boolean, text: TextCodec) {
     this.#masking = masking;
+    this.#text = text;
     this.#inlineMax = masking ? INLINE_MAX_CLIENT : INLINE_MAX_SERVER;
   }
 
@@ -84,6 +86,21 @@ export class Outbox {
     this.#sealSlab();
     this.#chunks.push(bytes);
     this.#queued += bytes.length;
+  }
+
+  /**
+   * Queues a whole frame built elsewhere (a published message, shared by many connections): small
+   * ones are copied into the slab beside this connection's other output, large ones queued as they
+   * are. The bytes are never written to.
+   */
+  writeFrameBytes(frame: Uint8Array): void {
+    if (frame.length <= this.#inlineMax) {
+      this.#reserve(frame.length);
+      this.#slab.set(frame, this.#pos);
+      this.#pos += frame.length;
+      return;
+    }
+    this.writeRaw(frame);
   }
 
   /** Encodes one frame. A string payload is sent as its UTF-8 bytes. */
@@ -161,11 +178,11 @@ export class Outbox {
 
   #writeStringInline(b0: number, text: string): void {
     // Short strings fit a 2-byte length (3 bytes per UTF-16 unit at most); others are measured.
-    const len = text.length <= 41 ? -1 : utf8Length(text);
+    const len = text.length <= 41 ? -1 : this.#text.byteLength(text);
     this.#reserve(MAX_HEADER + (len < 0 ? 123 : len));
     const headerLen = (len < 0 ? 2 : len <= 125 ? 2 : len <= 0xffff ? 4 : 10) + (this.#masking ? 4 : 0);
     const start = this.#pos + headerLen;
-    const written = encodeUtf8Into(text, this.#slab, start);
+    const written = this.#text.encodeInto(text, this.#slab, start);
     this.#writeHeader(this.#pos, b0, written);
     if (this.#masking) this.#maskPayload(start - 4, start, written);
     this.#pos = start + written;

@@ -1,16 +1,15 @@
 // wasmsocket/bun's connect(): WebSocket clients over Bun.connect (ws://, and wss:// with its `tls`).
-import { deflateForClient, type DeflateOptions } from "../../protocol/extensions/permessage-deflate.js";
 import type { ConnectionOptions } from "../../protocol/connection.js";
 import type { ClientRequestOptions } from "../../protocol/handshake/client.js";
-import type { Transport } from "../driver.js";
-import { defaultDeflateEngine } from "../deflate.js";
+import type { Transport } from "../transport.js";
+import { clientNegotiator, type PerMessageDeflateOptions } from "../deflate.js";
 import { WebSocketConnection } from "../socket.js";
 import { bunConnection } from "./connection.js";
 import { bun, BunTransport, handlers } from "./transport.js";
 
 export interface ClientOptions extends ConnectionOptions, ClientRequestOptions {
-  /** Offer permessage-deflate (default true). */
-  perMessageDeflate?: boolean | DeflateOptions;
+  /** Offer permessage-deflate (default true), with options in ws's names or ours. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** wss://: certificates (PEM) to trust besides the system's, e.g. a test server's self-signed one. */
   ca?: string | Uint8Array | (string | Uint8Array)[];
 }
@@ -22,8 +21,7 @@ export function connect(url: string, options: ClientOptions = {}): WebSocketConn
   const u = new URL(url);
   if (u.protocol !== "ws:" && u.protocol !== "wss:") throw new SyntaxError(`wasmsocket/bun: not a WebSocket URL: ${url}`);
   const secure = u.protocol === "wss:";
-  const pmd = options.perMessageDeflate ?? true;
-  const conn = bunConnection({ negotiator: pmd ? deflateForClient(pmd === true ? {} : pmd, defaultDeflateEngine) : undefined, ...options }, u);
+  const conn = bunConnection({ negotiator: clientNegotiator(options.perMessageDeflate ?? true), ...options }, u);
   let transport: BunTransport | undefined;
   const proxy: Transport = {
     write: (chunks) => transport?.write(chunks) ?? true,

@@ -2,7 +2,7 @@
 // through Bun's socket handlers. Bun's write() may take only part of the bytes: the rest waits for
 // 'drain'.
 import { concatBytes, copyBytes } from "../../core/bytes.js";
-import type { Transport } from "../driver.js";
+import type { Transport } from "../transport.js";
 import type { WebSocketConnection } from "../socket.js";
 import type { UpgradeGate } from "../upgrade-gate.js";
 

@@ -2,7 +2,7 @@
 // write(). Reads land in one reused buffer (the connection copies what it keeps); writes are queued,
 // since Deno's write() may be partial.
 import type { Connection } from "../../protocol/connection.js";
-import type { Transport } from "../driver.js";
+import type { Transport } from "../transport.js";
 import { WebSocketConnection } from "../socket.js";
 
 /** The part of Deno.Conn (and Deno.TlsConn) we use. */

@@ -10,27 +10,15 @@ import net from "node:net";
 import tls from "node:tls";
 import { randomBytes } from "node:crypto";
 import { acceptKey } from "../../protocol/handshake/accept.js";
+import { TOKEN } from "../../protocol/handshake/client.js";
 import { unescape } from "node:querystring";
 import type { Duplex } from "node:stream";
 import type { ConnectionOptions, MessageCodec } from "../../protocol/connection.js";
-import { deflateForClient, type DeflateOptions, type ExtensionNegotiator } from "../../protocol/extensions/permessage-deflate.js";
 import { parseExtensions } from "../../protocol/extensions/header.js";
-import { nodeDeflateEngine } from "./zlib-engine.js";
+import { clientNegotiator, type PerMessageDeflateOptions } from "../deflate.js";
 import type { DriverLimits } from "../driver.js";
 import { CONNECTING, kAborted, type WebSocket } from "./websocket.js";
-
-const SUBPROTOCOL = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
-
-/** ws's permessage-deflate options (zlib options map onto our engine's level and memLevel). */
-export interface PerMessageDeflateOptions extends Omit<DeflateOptions, "level" | "memLevel"> {
-  zlibDeflateOptions?: { level?: number; memLevel?: number; [k: string]: unknown };
-  /** Accepted for compatibility; inflation needs no options here. */
-  zlibInflateOptions?: Record<string, unknown>;
-  /** Accepted for compatibility: our zlib calls are synchronous, so there is nothing to limit. */
-  concurrencyLimit?: number;
-  level?: number;
-  memLevel?: number;
-}
+import { rethrowLater } from "../events.js";
 
 /** ws's options for `new WebSocket(url, protocols, options)`, plus ours (README, "From ws"). */
 export interface ClientOptions extends Omit<ConnectionOptions, "negotiator">, DriverLimits, Omit<https.RequestOptions, "timeout" | "path" | "host" | "port" | "protocol" | "method"> {
@@ -54,14 +42,6 @@ export interface ClientOptions extends Omit<ConnectionOptions, "negotiator">, Dr
   generateMask?: (mask: Buffer) => void;
   /** An addition kept from earlier versions: TLS options as one object (ws takes them at top level). */
   tls?: tls.ConnectionOptions;
-}
-
-/** ws's option names → our deflate options. */
-export function deflateOptions(o: boolean | PerMessageDeflateOptions | undefined): DeflateOptions | undefined {
-  if (!o) return undefined;
-  if (o === true) return {};
-  const { zlibDeflateOptions, zlibInflateOptions: _i, concurrencyLimit: _c, ...rest } = o;
-  return { ...rest, level: rest.level ?? zlibDeflateOptions?.level, memLevel: rest.memLevel ?? zlibDeflateOptions?.memLevel };
 }
 
 function netConnect(options: net.NetConnectOpts & { socketPath?: string; path?: string }): net.Socket {
@@ -140,7 +120,6 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
   const key = randomBytes(16).toString("base64");
   const request = secure ? https.request : http.request;
   const protocolSet = new Set<string>();
-  let negotiator: ExtensionNegotiator | undefined;
   opts.createConnection = opts.createConnection || (secure ? tlsConnect : netConnect);
   opts.defaultPort = opts.defaultPort || (secure ? 443 : 80);
   opts.port = url.port || (secure ? 443 : 80);
@@ -154,13 +133,10 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
   };
   opts.path = url.pathname + url.search;
   opts.timeout = opts.handshakeTimeout;
-  const deflate = deflateOptions(opts.perMessageDeflate);
-  if (deflate) {
-    negotiator = deflateForClient(deflate, nodeDeflateEngine);
-    opts.headers["Sec-WebSocket-Extensions"] = negotiator.offer;
-  }
+  const negotiator = clientNegotiator(opts.perMessageDeflate);
+  if (negotiator) opts.headers["Sec-WebSocket-Extensions"] = negotiator.offer;
   for (const p of protocols) {
-    if (typeof p !== "string" || !SUBPROTOCOL.test(p) || protocolSet.has(p)) throw new SyntaxError("An invalid or duplicated subprotocol was specified");
+    if (typeof p !== "string" || !TOKEN.test(p) || protocolSet.has(p)) throw new SyntaxError("An invalid or duplicated subprotocol was specified");
     protocolSet.add(p);
   }
   if (protocols.length) opts.headers["Sec-WebSocket-Protocol"] = protocols.join(",");
@@ -237,9 +213,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
         // A throwing listener does not leave the connection hanging: it fails, and the exception
         // surfaces after that (fail closed, lose nothing).
         ws.abortHandshake(`Unexpected server response: ${status}`);
-        queueMicrotask(() => {
-          throw e;
-        });
+        rethrowLater(e);
         return;
       }
       if (!handled) ws.abortHandshake(`Unexpected server response: ${status}`);
@@ -253,9 +227,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
       ws.emit("upgrade", res);
     } catch (e) {
       // The handshake goes on as if the listener had returned; the exception surfaces afterwards.
-      queueMicrotask(() => {
-        throw e;
-      });
+      rethrowLater(e);
     }
     // The application may have closed the connection from an 'upgrade' listener.
     if (ws.readyState !== CONNECTING) return;

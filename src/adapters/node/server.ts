@@ -10,15 +10,13 @@ import http from "node:http";
 import https from "node:https";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
-import { acceptKey, isValidClientKey } from "../../protocol/handshake/accept.js";
+import { acceptKey } from "../../protocol/handshake/accept.js";
 import type { Duplex } from "node:stream";
-import { parseExtensions } from "../../protocol/extensions/header.js";
-import { deflateForServer } from "../../protocol/extensions/permessage-deflate.js";
-import { nodeDeflateEngine } from "./zlib-engine.js";
+import type { MessageCodec } from "../../protocol/connection.js";
+import { checkRequest, decideUpgrade, type VerifyClient as PolicyVerifyClient } from "../upgrade-policy.js";
+import { defaultDeflateEngine, deflateOptions, type PerMessageDeflateOptions } from "../deflate.js";
 import { WebSocket, type SocketOptions } from "./websocket.js";
-import { deflateOptions, type PerMessageDeflateOptions } from "./client.js";
-
-const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
+import { rethrowLater } from "../events.js";
 
 /** What verifyClient is given, as in ws. */
 export interface VerifyClientInfo {
@@ -27,12 +25,10 @@ export interface VerifyClientInfo {
   req: http.IncomingMessage;
 }
 
-/** ws's asynchronous answer: accept with `true`; anything else rejects with `code` (default 401). */
-export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: http.OutgoingHttpHeaders) => void;
+export type { VerifyClientCallback } from "../upgrade-policy.js";
 
-export type VerifyClient =
-  | ((info: VerifyClientInfo) => boolean | Promise<boolean>)
-  | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
+/** ws's hook, both forms (upgrade-policy.ts): a boolean, a status or a promise of either; or `(info, cb)`. */
+export type VerifyClient = PolicyVerifyClient<VerifyClientInfo>;
 
 export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket> extends SocketOptions {
   host?: string;
@@ -109,17 +105,6 @@ function abortHandshake(socket: Duplex, code: number, message?: string, headers?
   }
   socket.once("finish", () => socket.destroy());
   socket.end(`HTTP/1.1 ${code} ${status}\r\n${lines.join("\r\n")}\r\n\r\n${body}`);
-}
-
-/** Parses Sec-WebSocket-Protocol as ws does: a Set of tokens; throws on a malformed list. */
-function parseProtocols(header: string): Set<string> {
-  const out = new Set<string>();
-  for (const raw of header.split(",")) {
-    const p = raw.trim();
-    if (!TOKEN.test(p) || out.has(p)) throw new SyntaxError(`invalid subprotocol ${JSON.stringify(p)}`);
-    out.add(p);
-  }
-  return out;
 }
 
 export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> extends EventEmitter<ServerEvents<InstanceType<T>>> {
@@ -255,118 +240,92 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     const claimed = socket as ClaimedSocket;
     if (claimed[kClaimed]) throw new Error("server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration");
     claimed[kClaimed] = true;
-    const headers = req.headers;
-    const key = headers["sec-websocket-key"];
-    const upgrade = headers.upgrade;
-    const version = Number(headers["sec-websocket-version"]);
-    if (req.method !== "GET") return this.refuse(req, socket, 405, "Invalid HTTP method");
-    if (upgrade === undefined || upgrade.toLowerCase() !== "websocket") return this.refuse(req, socket, 400, "Invalid Upgrade header");
-    if (key === undefined || !isValidClientKey(key)) return this.refuse(req, socket, 400, "Missing or invalid Sec-WebSocket-Key header");
-    if (version !== 13 && version !== 8) {
-      return this.refuse(req, socket, 400, "Missing or invalid Sec-WebSocket-Version header", { "Sec-WebSocket-Version": "13, 8" });
-    }
-    if (!this.shouldHandle(req)) return abortHandshake(socket, 400);
-    let protocols = new Set<string>();
-    const protocolHeader = headers["sec-websocket-protocol"];
-    if (protocolHeader !== undefined) {
-      try {
-        protocols = parseProtocols(protocolHeader);
-      } catch {
-        return this.refuse(req, socket, 400, "Invalid Sec-WebSocket-Protocol header");
-      }
-    }
-    const extensionHeader = headers["sec-websocket-extensions"];
-    let deflate: ReturnType<typeof deflateForServer>;
-    const pmd = deflateOptions(this.options.perMessageDeflate);
-    if (pmd && extensionHeader !== undefined) {
-      try {
-        const offered = parseExtensions([extensionHeader]).some((e) => e.name === "permessage-deflate");
-        deflate = deflateForServer([extensionHeader], pmd, nodeDeflateEngine);
-        // As ws: permessage-deflate offered, but no offer we can take, is a bad request.
-        if (offered && !deflate) throw new SyntaxError("no acceptable permessage-deflate offer");
-      } catch {
-        return this.refuse(req, socket, 400, "Invalid or unacceptable Sec-WebSocket-Extensions header");
-      }
-    }
-    const verify = this.options.verifyClient;
-    const complete = () => this.completeUpgrade(deflate, key, protocols, req, socket, head, cb);
-    if (!verify) return complete();
-    this.verify(verify, { origin: headers[version === 8 ? "sec-websocket-origin" : "origin"] as string | undefined, secure: isSecure(req), req }, socket, req, complete);
-  }
-
-  /** Runs verifyClient, failing closed: only `true` goes on. Never throws. */
-  private verify(verify: VerifyClient, info: VerifyClientInfo, socket: Duplex, req: http.IncomingMessage, complete: () => void): void {
-    let answered = false;
+    const options = this.options;
+    const verifyClient = options.verifyClient;
+    const handleProtocols = options.handleProtocols;
+    let settled = false;
+    let abandoned = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const once = (go: () => void) => {
-      if (answered) return;
-      answered = true;
+    const onClose = () => {
+      abandoned = true;
       if (timer) clearTimeout(timer);
-      socket.removeListener("close", onGone);
-      go();
     };
-    const onGone = () => once(() => {});
-    const failed = (e: unknown) =>
-      once(() => {
-        this.clientError(e, socket, req);
-        abortHandshake(socket, 500);
-      });
-    const answer: VerifyClientCallback = (result, code, message, headers) =>
-      once(() => {
-        if (result === true) return complete();
-        // ws's `code || 401`, kept to statuses that refuse (a redirect to a login page is one).
-        const status = typeof code === "number" && Number.isInteger(code) && code >= 300 && code <= 599 ? code : 401;
-        abortHandshake(socket, status, message, headers);
-      });
-    socket.once("close", onGone);
-    const ms = this.options.handshakeTimeout ?? 0;
-    if (ms > 0) timer = setTimeout(() => once(() => socket.destroy()), ms);
-    try {
-      if (verify.length >= 2) return void (verify as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(info, answer);
-      const v = (verify as (i: VerifyClientInfo) => unknown)(info);
-      if (v && typeof (v as PromiseLike<unknown>).then === "function") (v as PromiseLike<unknown>).then((r) => answer(r === true), failed);
-      else answer(v === true);
-    } catch (e) {
-      failed(e);
+    // Node parsed the request: the policy reads req.method and req.headers as they are.
+    const invalid = checkRequest(req);
+    if (invalid) return this.refuse(req, socket, invalid.status, invalid.message, invalid.headers as http.OutgoingHttpHeaders | undefined);
+    decideUpgrade(
+      req,
+      {
+        verifyClient,
+        verifyInfo: () => ({ origin: req.headers[Number(req.headers["sec-websocket-version"]) === 8 ? "sec-websocket-origin" : "origin"] as string | undefined, secure: isSecure(req), req }),
+        handleProtocols: handleProtocols && ((offered) => handleProtocols(offered, req)),
+        deflate: deflateOptions(options.perMessageDeflate),
+        engine: defaultDeflateEngine,
+        refuseUnacceptableDeflate: true,
+        shouldHandle: () => this.shouldHandle(req),
+        stillWanted: () => (!socket.readable || !socket.writable || socket.destroyed ? "gone" : this._state > 0 ? 503 : undefined),
+      },
+      (decision) => {
+        settled = true;
+        socket.removeListener("close", onClose);
+        if (timer) clearTimeout(timer);
+        // Timed out, or the client left, while verifyClient decided: nothing to answer.
+        if (abandoned) return;
+        switch (decision.type) {
+          case "accept":
+            return this.completeUpgrade(decision.protocol, decision.deflate, req, socket, head, cb);
+          case "invalid":
+            return this.refuse(req, socket, decision.status, decision.message, decision.headers as http.OutgoingHttpHeaders | undefined);
+          case "refused":
+            return abortHandshake(socket, decision.status, decision.message, decision.headers as http.OutgoingHttpHeaders | undefined);
+          case "failed":
+            this.clientError(decision.error, socket, req);
+            return abortHandshake(socket, 500);
+          case "gone":
+            return void socket.destroy();
+        }
+      },
+    );
+    if (settled) return;
+    // verifyClient answers later: the socket closing ends the wait, and so does handshakeTimeout (a
+    // hook that never answers must not hold the socket).
+    socket.once("close", onClose);
+    const ms = options.handshakeTimeout ?? 0;
+    if (ms > 0) {
+      timer = setTimeout(() => {
+        abandoned = true;
+        socket.removeListener("close", onClose);
+        socket.destroy();
+      }, ms);
     }
   }
 
   private completeUpgrade(
-    deflate: ReturnType<typeof deflateForServer>,
-    key: string,
-    protocols: Set<string>,
+    protocol: string,
+    deflate: { extensions: string; codec: MessageCodec } | undefined,
     req: http.IncomingMessage,
     socket: Duplex,
     head: Buffer,
     cb: (ws: InstanceType<T>, request: http.IncomingMessage) => void,
   ): void {
-    // Called late (after an asynchronous hook) for a client that is already gone: nothing to serve.
-    if (!socket.readable || !socket.writable || socket.destroyed) return void socket.destroy();
-    if (this._state > 0) return abortHandshake(socket, 503);
+    const key = req.headers["sec-websocket-key"]!;
     const lines = [
       "HTTP/1.1 101 Switching Protocols",
       "Upgrade: websocket",
       "Connection: Upgrade",
       `Sec-WebSocket-Accept: ${acceptKey(key)}`,
     ];
+    if (protocol) lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
+    if (deflate) lines.push(`Sec-WebSocket-Extensions: ${deflate.extensions}`);
     const Ctor = this.options.WebSocket!;
     const ws = new Ctor(null, this.options as never) as InstanceType<T>;
-    let protocol = "";
     try {
-      if (protocols.size) {
-        const chosen = this.options.handleProtocols ? this.options.handleProtocols(protocols, req) : protocols.values().next().value;
-        if (chosen) {
-          protocol = chosen;
-          lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
-        }
-      }
-      if (deflate) lines.push(`Sec-WebSocket-Extensions: ${deflate.extensions}`);
       for (const [k, v] of Object.entries(this.options.headers ?? {})) lines.push(`${k}: ${v}`);
       this.emit("headers", lines, req);
       if (lines.some((l) => /[\r\n\0]/.test(l))) throw new TypeError("a 101 header line holds a line break or NUL");
     } catch (e) {
-      // A hook that throws, or headers HTTP cannot carry: fail closed, with 500.
-      deflate?.codec.close();
+      // A 'headers' listener that throws, or headers HTTP cannot carry: fail closed, with 500.
+      deflate?.codec.close?.();
       this.clientError(e, socket, req);
       return abortHandshake(socket, 500);
     }
@@ -383,9 +342,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       cb(ws, req);
     } catch (e) {
       // The application's own listener: reported as Node reports it, after the 101 went out.
-      queueMicrotask(() => {
-        throw e;
-      });
+      rethrowLater(e);
     }
   }
 

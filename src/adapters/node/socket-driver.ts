@@ -13,7 +13,7 @@ export { DEFAULT_MAX_PENDING_BYTES } from "../driver.js";
 const kDriver = Symbol("wasmsocket.driver");
 type DrivenSocket = Duplex & { [kDriver]: ConnectionDriver };
 
-class SocketTransport implements Transport {
+export class SocketTransport implements Transport {
   // Frames up to 64 KiB are coalesced into one buffer (one write call, not one per chunk)...
   readonly vectored = false;
 
@@ -91,10 +91,11 @@ function onClose(this: DrivenSocket): void {
   this[kDriver].transportClosed();
 }
 
-export function driveSocket(socket: Duplex, conn: Connection, hooks: DriverHooks, limits?: DriverLimits): ConnectionDriver {
+/** Drives `conn` over `socket`, through `transport` (a SocketTransport of that socket). */
+export function driveSocket(socket: Duplex, transport: SocketTransport, conn: Connection, hooks: DriverHooks, limits?: DriverLimits): ConnectionDriver {
   // Listen for errors first: an error on a socket with no listener would crash the process.
   socket.on("error", onError);
-  const driver = new ConnectionDriver(conn, new SocketTransport(socket), hooks, limits);
+  const driver = new ConnectionDriver(conn, transport, hooks, limits);
   const driven = socket as DrivenSocket;
   driven[kDriver] = driver;
   // Received bytes go straight into core memory where Node allows it (handshake bytes included: no

@@ -10,21 +10,20 @@ import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import type * as http from "node:http";
 import { Connection, type ConnectionOptions, type MessageCodec } from "../../protocol/connection.js";
+import { bufferHost } from "../buffer-host.js";
 import type { ConnectionEvent } from "../../protocol/events.js";
 import { CloseCode, isValidWireCloseCode } from "../../protocol/close-codes.js";
-import { driveSocket } from "./socket-driver.js";
-import type { ConnectionDriver, DriverLimits } from "../driver.js";
-import { READY_STATES } from "../events.js";
+import { driveSocket, SocketTransport } from "./socket-driver.js";
+import type { DriverLimits } from "../driver.js";
+import { SocketFacade, CONNECTING, OPEN, CLOSING, CLOSED } from "../facade.js";
+import type { SocketEvents } from "../events.js";
 import { messages } from "../whatwg.js";
 import { binaryAsBuffer } from "./buffers.js";
 import { toWsError } from "./errors.js";
 import { addEventListener, defineEventAttributes, removeEventListener, type EventListenerLike } from "./event-target.js";
 import { initAsClient, type ClientOptions } from "./client.js";
 
-export const CONNECTING = 0;
-export const OPEN = 1;
-export const CLOSING = 2;
-export const CLOSED = 3;
+export { CONNECTING, OPEN, CLOSING, CLOSED };
 const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
 const BINARY_TYPES = ["nodebuffer", "arraybuffer", "fragments", "blob"] as const;
 export type BinaryType = (typeof BINARY_TYPES)[number];
@@ -41,18 +40,13 @@ export type Data =
 /** As ws types it; with binaryType 'blob' a binary message is a Blob. */
 export type RawData = Buffer | ArrayBuffer | Buffer[];
 
-export interface WebSocketEvents {
-  open: [];
+/** The events every socket of ours has (events.ts), with ws's types: Buffers, a Buffer close reason; and the client's. */
+export interface WebSocketEvents extends Omit<SocketEvents<Buffer>, "message" | "close"> {
   message: [data: RawData, isBinary: boolean];
-  fragment: [data: Buffer, isBinary: boolean, first: boolean, last: boolean];
-  ping: [data: Buffer];
-  pong: [data: Buffer];
   close: [code: number, reason: Buffer, wasClean: boolean];
-  error: [error: Error];
   upgrade: [response: http.IncomingMessage];
   "unexpected-response": [request: http.ClientRequest, response: http.IncomingMessage];
   redirect: [url: string, request: http.ClientRequest];
-  drain: [];
 }
 
 /** What both roles take when a socket is handed over (ws's receiver options plus ours). */
@@ -114,7 +108,7 @@ function notOpen(state: number): Error {
   return new Error(`WebSocket is not open: readyState ${state} (${STATE_NAMES[state]})`);
 }
 
-export class WebSocket extends EventEmitter<WebSocketEvents> {
+export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitter<WebSocketEvents>) {
   declare static readonly CONNECTING: 0;
   declare static readonly OPEN: 1;
   declare static readonly CLOSING: 2;
@@ -125,23 +119,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   declare readonly CLOSED: 3;
 
   /** @internal */ _url = "";
-  /** @internal */ _protocol = "";
-  /** @internal */ _extensions = "";
   /** @internal */ _binaryType: BinaryType = "nodebuffer";
-  /** @internal The state before a socket is set, and the floor set by terminate()/an abort. */
-  _readyState = CONNECTING;
   /** @internal The upgraded socket (ws names it `_socket`; ws's tests and some tools read it). */
   _socket: Duplex | null = null;
   /** @internal The client's pending http.ClientRequest. */
   _req: http.ClientRequest | null = null;
   /** @internal */ _isServer: boolean;
   /** @internal */ _redirects = 0;
-  /** @internal Bytes given to send() after the connection closed (ws counts them). */
-  _bufferedAmount = 0;
   /** @internal */ _errorEmitted = false;
-  /** @internal */ _closeEmitted = false;
-  /** @internal */ driver: ConnectionDriver | undefined;
-  private conn: Connection | undefined;
   /** @internal The options the socket is driven with (ws's receiver options plus ours). */
   _options: SocketOptions;
   /** Sends waiting behind a Blob being read (ws keeps the order of sends). */
@@ -174,24 +159,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     if (BINARY_TYPES.includes(type)) this._binaryType = type;
   }
 
-  get bufferedAmount(): number {
-    if (!this._socket || !this.conn) return this._bufferedAmount;
-    return this.driver!.unflushedBytes + this._socket.writableLength + this._bufferedAmount;
-  }
-  get extensions(): string {
-    return this._extensions;
-  }
-  get isPaused(): boolean {
-    return this.driver?.isPaused ?? false;
-  }
-  get protocol(): string {
-    return this._protocol;
-  }
-  get readyState(): 0 | 1 | 2 | 3 {
-    const s = this.conn ? Math.max(READY_STATES[this.conn.state], this._readyState) : this._readyState;
-    if (s === CLOSED && !this._closeEmitted) return CLOSING;
-    return s as 0 | 1 | 2 | 3;
-  }
   get url(): string {
     return this._url;
   }
@@ -214,6 +181,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     const o = this._options;
     const maxPayload = o.maxPayload ?? WS_DEFAULTS.maxPayload;
     const conn = Connection.open(this._isServer ? "server" : "client", {
+      ...bufferHost,
       textAsBytes: true,
       createBinary: binaryAsBuffer,
       ...o,
@@ -224,13 +192,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       extensions: opts.extensions,
       codec: opts.codec,
     });
-    this._protocol = opts.protocol;
-    this._extensions = opts.extensions;
     this._socket = socket;
     this.conn = conn;
     (socket as { setTimeout?: (ms: number) => void }).setTimeout?.(0);
     (socket as { setNoDelay?: (on?: boolean) => void }).setNoDelay?.(true);
-    const driver = (this.driver = driveSocket(socket, conn, this, o));
+    const transport = (this.transport = new SocketTransport(socket));
+    const driver = (this.driver = driveSocket(socket, transport, conn, this, o));
     driver.pump();
     // What came with the upgrade is read on the next tick, as ws's socket.unshift() has it: after
     // the 'connection' listener (or the code after the 'upgrade') has added its listeners.
@@ -459,28 +426,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.queue.push(run);
   }
 
-  /** ws: destroys the connection at once (no close handshake). */
-  terminate(): void {
-    const state = this.readyState;
-    if (state === CLOSED) return;
-    if (state === CONNECTING) return this.abortHandshake("WebSocket was closed before the connection was established");
-    if (this._socket) {
-      this._readyState = CLOSING;
-      this.driver!.destroy();
-    }
-  }
-
-  /** ws: stops reading; messages wait until resume(). Nothing while CONNECTING or CLOSED. */
-  pause(): void {
-    const s = this.readyState;
-    if (s === CONNECTING || s === CLOSED) return;
-    this.driver?.pause();
-  }
-
-  resume(): void {
-    const s = this.readyState;
-    if (s === CONNECTING || s === CLOSED) return;
-    this.driver?.resume();
+  /** ws: destroys the connection at once (no close handshake); a client still connecting aborts its request. */
+  override terminate(): void {
+    if (this.readyState === CONNECTING) return this.abortHandshake("WebSocket was closed before the connection was established");
+    super.terminate();
   }
 
   /** `for await (const { data, isBinary } of socket)`: messages until the socket closes (an addition). */
@@ -521,8 +470,13 @@ for (const [name, value] of [["CONNECTING", CONNECTING], ["OPEN", OPEN], ["CLOSI
   Object.defineProperty(WebSocket, name, { enumerable: true, value });
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
 }
+// ws's attributes are enumerable accessors of WebSocket.prototype itself; those of the shared
+// façade (facade.ts) are found on the prototype below and defined here as well.
 for (const name of ["binaryType", "bufferedAmount", "extensions", "isPaused", "protocol", "readyState", "url"]) {
-  Object.defineProperty(WebSocket.prototype, name, { ...Object.getOwnPropertyDescriptor(WebSocket.prototype, name), enumerable: true });
+  let proto: object | null = WebSocket.prototype;
+  let descriptor: PropertyDescriptor | undefined;
+  while (proto && !(descriptor = Object.getOwnPropertyDescriptor(proto, name))) proto = Object.getPrototypeOf(proto);
+  Object.defineProperty(WebSocket.prototype, name, { ...descriptor, enumerable: true });
 }
 WebSocket.prototype.addEventListener = addEventListener as never;
 WebSocket.prototype.removeEventListener = removeEventListener as never;

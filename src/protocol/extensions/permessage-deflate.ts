@@ -1,5 +1,5 @@
 // permessage-deflate (RFC 7692): negotiation for both roles and the per-message codec.
-import type { MessageCodec } from "../connection.js";
+import type { ExtensionNegotiator, MessageCodec } from "./codec.js";
 import { HandshakeError, InvalidPayloadError, isWebSocketError } from "../errors.js";
 import { encoder } from "../../core/text.js";
 import type { Compressor, Decompressor, DeflateEngine } from "./deflate-engine.js";
@@ -131,7 +131,7 @@ export function clientOffer(options: DeflateOptions, engine: DeflateEngine): str
 }
 
 /** Client: checks the server's response against our offer (RFC 7692 §5–7); throws if invalid. */
-export function acceptResponse(responseValue: string, options: DeflateOptions, engine: DeflateEngine): DeflateParams | undefined {
+export function validateDeflateResponse(responseValue: string, options: DeflateOptions, engine: DeflateEngine): DeflateParams | undefined {
   if (!responseValue) return undefined;
   let list: ExtensionOffer[];
   try {
@@ -182,6 +182,8 @@ export class DeflateCodec implements MessageCodec {
 
   readonly #options: DeflateOptions;
   readonly #engine: DeflateEngine;
+  /** Without our own context takeover, the output depends only on these settings (MessageCodec). */
+  readonly sharedKey: string | undefined;
 
   constructor(
     readonly params: DeflateParams,
@@ -196,6 +198,7 @@ export class DeflateCodec implements MessageCodec {
     this.#peerNoContext = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
     this.#ownBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
     this.#threshold = options.threshold ?? 1024;
+    this.sharedKey = this.#ownNoContext ? `${engine.name}:${this.#ownBits}:${options.level ?? 1}:${options.memLevel ?? 8}:${this.#threshold}` : undefined;
   }
 
   encode(data: Uint8Array | string): Uint8Array | undefined {
@@ -259,15 +262,8 @@ export function deflateForClient(options: DeflateOptions, fallbackEngine: Deflat
   return {
     offer: clientOffer(options, engine),
     accept(response: string) {
-      const params = acceptResponse(response, options, engine);
+      const params = validateDeflateResponse(response, options, engine);
       return params && new DeflateCodec(params, "client", options, engine);
     },
   };
-}
-
-/** A client's extension offer and the check of the server's answer. */
-export interface ExtensionNegotiator {
-  offer: string;
-  /** Returns the codec for the agreed extension (undefined if none); throws HandshakeError if invalid. */
-  accept(response: string): MessageCodec | undefined;
 }

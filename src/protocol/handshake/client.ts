@@ -16,7 +16,8 @@ export interface ClientRequest {
   key: string;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** An HTTP token (RFC 9110 §5.6.2): what a subprotocol name must be. */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function buildRequest(url: URL, options: ClientRequestOptions = {}): ClientRequest {
   if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new SyntaxError(`not a WebSocket URL: ${url.href}`);

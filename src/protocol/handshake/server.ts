@@ -56,7 +56,8 @@ export interface AcceptOptions {
   headers?: Record<string, string> | undefined;
 }
 
-export function acceptResponse(request: UpgradeRequest, options: AcceptOptions = {}): Uint8Array {
+/** The 101 Switching Protocols response accepting `request`. */
+export function switchingProtocols(request: UpgradeRequest, options: AcceptOptions = {}): Uint8Array {
   const headers: [string, string][] = [
     ["Upgrade", "websocket"],
     ["Connection", "Upgrade"],

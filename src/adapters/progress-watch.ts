@@ -1,0 +1,68 @@
+// Bytes that are still draining to a peer that takes them are never cut off by a timer: a peer is
+// dropped for not reading only when it made no progress for `stallTimeout` while it had to (too
+// much queued for it, or we are closing). This watch is the one timer that decides that.
+import { WebSocketError } from "../protocol/errors.js";
+import type { Transport } from "./transport.js";
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/** The peer took no bytes for `stallTimeout` while too much was queued for it, or while closing. */
+export class StalledPeerError extends WebSocketError {
+  constructor(pending: number, ms: number) {
+    super(`peer is not reading: ${pending} bytes queued, none taken for ${ms} ms`, "WS_ERR_PEER_NOT_READING", 1006);
+  }
+}
+
+export function unref(t: Timer): Timer {
+  (t as { unref?: () => void }).unref?.();
+  return t;
+}
+
+export class ProgressWatch {
+  /** Bytes handed to the transport, and how many had been taken at the last look. */
+  #written = 0;
+  #takenAtLastLook = -1;
+  #timer: Timer | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly maxPendingBytes: number,
+    readonly stallTimeout: number,
+    /** Whether the peer must drain whatever it has queued (we are closing). */
+    private readonly mustDrain: () => boolean,
+    /** The peer took nothing for a whole stallTimeout, with `pending` bytes queued for it. */
+    private readonly onStall: (pending: number) => void,
+  ) {}
+
+  /** `n` more bytes were handed to the transport. */
+  wrote(n: number): void {
+    this.#written += n;
+  }
+
+  get running(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Starts watching if the peer must now show progress: over the bound, or closing. */
+  look(): void {
+    if (this.#timer) return;
+    const pending = this.transport.pending?.() ?? 0;
+    if (pending === 0) return;
+    if (pending <= this.maxPendingBytes && !this.mustDrain()) return;
+    this.#takenAtLastLook = this.#written - pending;
+    this.#timer = unref(setTimeout(() => this.#check(), this.stallTimeout));
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    const pending = this.transport.pending?.() ?? 0;
+    if (pending === 0) return;
+    if (this.#written - pending === this.#takenAtLastLook) return this.onStall(pending);
+    this.look();
+  }
+
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

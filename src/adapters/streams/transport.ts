@@ -1,0 +1,98 @@
+// The transport under overStreams(): any duplex byte stream as a WHATWG { readable, writable } pair
+// (Deno.Conn, a browser or service worker transport, WebTransport streams, a custom tunnel, a
+// test's TransformStreams). Reads feed the driver; each batch of outgoing frames is one write.
+import { concatBytes } from "../../core/bytes.js";
+import type { ConnectionDriver, Transport } from "../driver.js";
+
+/** Bytes not yet taken by the writable above which the transport reports congestion (then 'drain'). */
+const HIGH_WATER = 64 * 1024;
+
+export interface StreamPair {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+}
+
+/**
+ * No pauseReading: with the small queues of such pairs (a TransformStream holds one chunk), two ends
+ * that each stopped reading until their own write completed would wait for each other forever. A
+ * paused socket holds its messages in the driver instead.
+ */
+export class StreamTransport implements Transport {
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #driver: ConnectionDriver | undefined;
+  #closed = false;
+  /** Bytes given to the writable whose write has not completed: what bufferedAmount counts beyond the driver. */
+  #pending = 0;
+  /** write() said the writable is full: drained() is owed once it has room. */
+  #congested = false;
+
+  constructor(pair: StreamPair) {
+    this.#writer = pair.writable.getWriter();
+    this.#reader = pair.readable.getReader();
+  }
+
+  /** Starts reading into `driver`; the readable ending or erroring is the transport closing. */
+  start(driver: ConnectionDriver): void {
+    this.#driver = driver;
+    void this.#readLoop(driver);
+  }
+
+  async #readLoop(driver: ConnectionDriver): Promise<void> {
+    try {
+      for (;;) {
+        const { value, done } = await this.#reader.read();
+        if (done) break;
+        if (value?.length) driver.receive(value);
+      }
+    } catch {
+      // a reset: reported below as the transport closing
+    }
+    this.#close();
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#driver?.transportClosed();
+  }
+
+  write(chunks: Uint8Array[]): boolean {
+    // One write per batch: frames coalesce into one chunk (and one syscall underneath).
+    const bytes = concatBytes(chunks);
+    const n = bytes.length;
+    this.#pending += n;
+    const written = () => {
+      this.#pending -= n;
+      // Everything written: the driver may start a close timeout it held back, and 'drain' is due.
+      if (this.#pending === 0 && this.#congested) {
+        this.#congested = false;
+        this.#driver?.drained();
+      }
+    };
+    this.#writer.write(bytes).then(written, written);
+    // Congested when the writable says so, or when it takes bytes slower than they come: a writable
+    // that counts chunks (Duplex.toWeb's counts up to 16 384 of them) would otherwise never say so.
+    const free = this.#writer.desiredSize;
+    if ((free !== null && free <= 0) || this.#pending > HIGH_WATER) {
+      this.#congested = true;
+      return false;
+    }
+    return true;
+  }
+
+  pending(): number {
+    return this.#pending;
+  }
+
+  end(): void {
+    this.#writer.close().catch(() => {});
+    this.#reader.cancel().catch(() => {});
+  }
+
+  destroy(): void {
+    this.#writer.abort().catch(() => {});
+    this.#reader.cancel().catch(() => {});
+    this.#close();
+  }
+}

@@ -1,0 +1,174 @@
+// The receiving half of an open connection: scans frames (RFC 6455 §5), assembles messages,
+// inflates compressed ones (RFC 7692) and appends the events to the caller's list. It decides what
+// was received and whether it broke a rule; what to answer is the connection's.
+import { FrameScanner, type FrameSink } from "../core/frame-scanner.js";
+import { F_END, F_FIN, F_RSV1, F_START, ScanError } from "../core/layout.js";
+import { isValidUtf8, validateJs } from "../core/api.js";
+import { CloseCode, isValidWireCloseCode } from "./close-codes.js";
+import { InvalidPayloadError, MessageTooBigError, ProtocolError, WebSocketError, isWebSocketError, scanErrorToException } from "./errors.js";
+import type { ConnectionEvent } from "./events.js";
+import type { MessageCodec } from "./extensions/codec.js";
+import { MessageAssembler } from "./message-assembler.js";
+import { Opcode } from "./opcodes.js";
+import type { Settings } from "./options.js";
+
+const EMPTY = new Uint8Array(0);
+
+/** A compressed message, complete, waiting for the walk to end: it goes in at event index `at`. */
+interface PendingInflate {
+  at: number;
+  compressed: Uint8Array;
+  binary: boolean;
+}
+
+export class Inbound implements FrameSink {
+  readonly #s: Settings;
+  readonly #scanner: FrameScanner;
+  readonly #codec: MessageCodec | undefined;
+  readonly #message: MessageAssembler;
+  /** The caller's event list during a receive(). */
+  #out: ConnectionEvent[] = [];
+  // The message being received.
+  #binary = false;
+  #compressed = false;
+  #frames = 0;
+  /** Fragments mode: bytes of the current message delivered so far, plus one per fragment. */
+  #partsLen = 0;
+  /** Set once a close frame or an error means later frames must be ignored. */
+  #stopped = false;
+  #failure: WebSocketError | undefined;
+  /**
+   * Compressed messages are inflated after the walk, in order: the codec and the UTF-8 check may
+   * use core memory, which holds the frames being walked.
+   */
+  #inflate: PendingInflate[] = [];
+
+  constructor(role: "server" | "client", settings: Settings, codec: MessageCodec | undefined) {
+    this.#s = settings;
+    this.#codec = codec;
+    this.#message = new MessageAssembler(settings.allocate);
+    this.#scanner = new FrameScanner({
+      role,
+      maxFrameSize: settings.maxFrameSize,
+      maxMessageSize: settings.maxMessageSize,
+      rsv1Allowed: codec !== undefined,
+      skipUtf8: settings.skipUTF8Validation,
+    });
+  }
+
+  /** The core memory the scanner reads in place (it moves if the core was replaced). */
+  receiveWindow(): Uint8Array {
+    return this.#scanner.receiveWindow();
+  }
+
+  /**
+   * Scans `bytes` (or the first `bytes` bytes of receiveWindow()), appending events to `out`.
+   * Returns the rule the peer broke, if any: events before it were appended, none after.
+   */
+  receive(bytes: Uint8Array | number, out: ConnectionEvent[]): WebSocketError | undefined {
+    if (this.#stopped) return undefined;
+    this.#out = out;
+    const first = out.length;
+    const scanner = this.#scanner;
+    const err = typeof bytes === "number" ? scanner.pushWindow(bytes, this) : scanner.push(bytes, this);
+    if (err !== ScanError.None && !this.#stopped) {
+      this.#stopped = true;
+      this.#failure ??= scanErrorToException(err, scanner.errorHeader);
+    }
+    if (this.#inflate.length > 0) this.#inflatePending(out, first);
+    const failure = this.#failure;
+    this.#failure = undefined;
+    return failure;
+  }
+
+  /** FrameSink: called by the scanner for each frame piece, in order. No core calls in here. */
+  onPiece(info: number, mem: Uint8Array, ptr: number, len: number, frameLen: number): void {
+    if (this.#stopped) return;
+    const opcode = info & 0x0f;
+    if (opcode >= 8) return this.#onControl(opcode, mem, ptr, len);
+    const s = this.#s;
+    const end = ptr + len;
+    if (info & F_START) {
+      if (opcode !== Opcode.Continuation) {
+        this.#binary = opcode === Opcode.Binary;
+        this.#compressed = (info & F_RSV1) !== 0;
+        this.#frames = 0;
+        if ((info & (F_END | F_FIN)) === (F_END | F_FIN) && !this.#compressed && !s.fragments) {
+          // The common case: a whole message in one piece, turned into its final form directly.
+          const data = this.#binary || s.textAsBytes ? s.createBinary(mem, ptr, end, false) : s.text.decode(mem, ptr, end);
+          this.#out.push({ type: "message", data, binary: this.#binary });
+          return;
+        }
+      }
+      if (opcode !== Opcode.Continuation && (info & F_FIN) !== 0) this.#message.beginSingleFrame(frameLen, len);
+      if (++this.#frames > s.maxFragments) {
+        this.#stopped = true;
+        this.#failure = new MessageTooBigError("too many fragments in one message", "WS_ERR_TOO_MANY_FRAGMENTS");
+        return;
+      }
+    }
+    const last = (info & (F_END | F_FIN)) === (F_END | F_FIN);
+    if (s.fragments && !this.#compressed) {
+      if (len > 0 || last || this.#partsLen === 0) {
+        const first = this.#partsLen === 0 && (info & F_START) !== 0 && opcode !== 0;
+        this.#out.push({ type: "fragment", data: s.createBinary(mem, ptr, end, false), binary: this.#binary, first, last });
+      }
+      this.#partsLen = last ? 0 : this.#partsLen + len + 1;
+      return;
+    }
+    if (len > 0) this.#message.append(mem, ptr, len);
+    if (!last) return;
+    const bytes = this.#message.take();
+    if (this.#compressed) {
+      this.#inflate.push({ at: this.#out.length, compressed: bytes, binary: this.#binary });
+    } else {
+      const data = this.#binary || s.textAsBytes ? s.createBinary(bytes, 0, bytes.length, true) : s.text.decode(bytes, 0, bytes.length);
+      this.#out.push({ type: "message", data, binary: this.#binary });
+    }
+  }
+
+  #onControl(opcode: number, mem: Uint8Array, ptr: number, len: number): void {
+    const data = len ? mem.slice(ptr, ptr + len) : EMPTY;
+    if (opcode === Opcode.Ping) return void this.#out.push({ type: "ping", data });
+    if (opcode === Opcode.Pong) return void this.#out.push({ type: "pong", data });
+    // Close: nothing after it is read (RFC 6455 §5.5.1).
+    this.#stopped = true;
+    if (len === 0) return void this.#out.push({ type: "closing", code: CloseCode.NoStatus, reason: "" });
+    if (len === 1) return void (this.#failure = new ProtocolError("close frame payload of 1 byte", "WS_ERR_INVALID_CLOSE_FRAME"));
+    const code = (data[0]! << 8) | data[1]!;
+    if (!isValidWireCloseCode(code)) return void (this.#failure = new ProtocolError(`invalid close code ${code}`, "WS_ERR_INVALID_CLOSE_CODE"));
+    if (!this.#s.skipUTF8Validation && validateJs(data.subarray(2), 0) !== 0) return void (this.#failure = new InvalidPayloadError("close reason is not valid UTF-8"));
+    this.#out.push({ type: "closing", code, reason: this.#s.text.decode(data, 2, data.length) });
+  }
+
+  /** Puts each inflated message in its place among the walk's events; a failure drops what follows it. */
+  #inflatePending(out: ConnectionEvent[], first: number): void {
+    const pending = this.#inflate;
+    this.#inflate = [];
+    const walked = out.splice(first);
+    let next = 0;
+    for (const p of pending) {
+      while (first + next < p.at) out.push(walked[next++]!);
+      const ev = this.#inflated(p);
+      if (!ev) return;
+      out.push(ev);
+    }
+    while (next < walked.length) out.push(walked[next++]!);
+  }
+
+  #inflated(p: PendingInflate): ConnectionEvent | undefined {
+    const s = this.#s;
+    try {
+      const plain = this.#codec!.decode(p.compressed, s.maxMessageSize);
+      if (p.binary) return { type: "message", data: s.createBinary(plain, 0, plain.length, true), binary: true };
+      if (!s.skipUTF8Validation && !isValidUtf8(plain)) throw new InvalidPayloadError("text message is not valid UTF-8");
+      const data = s.textAsBytes ? s.createBinary(plain, 0, plain.length, true) : s.text.decode(plain, 0, plain.length);
+      return { type: "message", data, binary: false };
+    } catch (e) {
+      this.#stopped = true;
+      // A codec's errors keep their close code (1009 for a bomb) even from another bundle's classes.
+      this.#failure = isWebSocketError(e) ? e : new InvalidPayloadError(`invalid compressed data: ${(e as Error).message}`, "WS_ERR_INVALID_COMPRESSED_DATA");
+      return undefined;
+    }
+  }
+}
