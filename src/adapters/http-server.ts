@@ -168,7 +168,7 @@ type HttpServeOptions = ServeOptions & Required<Pick<ServeOptions, "fetch">>;
 export function serveHttp(options: HttpServeOptions, onConnection: OnConnection, makeConnection: (options: ConnectionOptions) => Connection): Server {
   const secure = options.tls !== undefined;
   const hostname = options.hostname ?? "127.0.0.1";
-  const open = new OpenSockets(onConnection);
+  const open = new OpenSockets(onConnection, options);
   const heads = new HeadTimeouts(options.handshakeTimeout ?? DEFAULT_LIMITS.handshakeTimeout);
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     heads.request(req.socket, res);

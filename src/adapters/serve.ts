@@ -3,8 +3,9 @@
 // (./http-server.ts); without one, a WebSocket-only listener on the runtime's raw sockets.
 import type { OnConnection, RuntimeServerOptions } from "./runtime-server.js";
 import type { WebSocketConnection } from "./socket.js";
+import { Topics, type PublishData, type TopicOptions } from "./topics.js";
 
-export interface ServeOptions extends RuntimeServerOptions {
+export interface ServeOptions extends RuntimeServerOptions, TopicOptions {
   /**
    * Answers requests that are not WebSocket upgrades, as in Deno.serve and Bun.serve. Without it the
    * port serves WebSocket only, on the runtime's raw sockets, and other requests get 426 Upgrade
@@ -39,18 +40,34 @@ export interface Server {
    * closed (each within its closeTimeout) and in-flight HTTP requests are answered.
    */
   close(): Promise<void>;
+  /**
+   * Sends `data` to every socket subscribed to `topic` (ws.subscribe), framed once, and to a
+   * broker's other processes (Bun's server.publish). Returns the payload's byte length, or 0 when
+   * nobody took it.
+   */
+  publish(topic: string, data: PublishData, compress?: boolean): number;
+  /** How many of this server's sockets are subscribed to `topic`. */
+  subscriberCount(topic: string): number;
 }
 
-/** What serve() keeps whichever door it opens: the WebSockets it opened, for close(). */
+/** What serve() keeps whichever door it opens: the WebSockets it opened, for close(), and their topics. */
 export class OpenSockets {
   readonly #open = new Set<WebSocketConnection>();
+  readonly topics: Topics;
   /** `onConnection`, also tracking the socket until its 'close'. */
   readonly accepted: OnConnection;
 
-  constructor(onConnection: OnConnection) {
+  constructor(onConnection: OnConnection, options: TopicOptions = {}) {
+    const topics = (this.topics = new Topics(options));
+    // A broker's outage beyond its bound: reported, never thrown into the runtime's event loop.
+    topics.onError = (err) => console.error("wasmsocket: publish/subscribe broker:", err);
     this.accepted = (ws, request) => {
       this.#open.add(ws);
-      ws.on("close", () => this.#open.delete(ws));
+      ws._topics = topics;
+      ws.on("close", () => {
+        this.#open.delete(ws);
+        topics.leave(ws);
+      });
       onConnection(ws, request);
     };
   }
@@ -78,6 +95,8 @@ export function serverOf(addr: ServerAddress, ready: Promise<ServerAddress>, ope
     },
     hostname: addr.hostname,
     close: () => (closing ??= Promise.all([stop(), open.closeAll()]).then(() => {})),
+    publish: (topic, data, compress = true) => open.topics.publish(topic, data, compress),
+    subscriberCount: (topic) => open.topics.subscriberCount(topic),
   };
 }
 

@@ -16,7 +16,7 @@ export function serve(options: ServeOptions, onConnection: OnConnection): Server
 }
 
 function listen(options: ServeOptions, onConnection: OnConnection): Server {
-  const open = new OpenSockets(onConnection);
+  const open = new OpenSockets(onConnection, options);
   const server = bun().listen({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
