@@ -16,7 +16,7 @@ afterEach(async () => {
 
 async function server(options: Partial<ServerOptions> = {}) {
   const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", ...options });
-  await new Promise((r) => wss.once("listening", r));
+  await new Promise<void>((r) => wss.once("listening", () => r()));
   cleanups.push(() => closeServer(wss));
   const sockets: WebSocket[] = [];
   wss.on("connection", (ws) => {

@@ -5,6 +5,8 @@
 // nothing a request carries or a hook throws escapes a Node event, only an explicit yes from
 // verifyClient accepts (a promise too), a hook that never answers is cut by `handshakeTimeout`, and
 // two of our servers on one http.Server with different paths do not answer each other's requests.
+// Past 350 lines because it is ws's whole WebSocketServer (three doors, close(), clients, hooks and
+// events); the decision on a request lives in ../upgrade-policy.ts.
 import { EventEmitter } from "node:events";
 import { Topics, type PublishData } from "../topics.js";
 import type { Broker } from "../broker.js";
