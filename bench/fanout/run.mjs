@@ -74,7 +74,9 @@ const SERVERS = [
   // publish is compressed once for all of them (as Bun's default, a shared compressor, does).
   { id: "ourspublishnoctx", name: "wasmsocket (Node), server.publish, server_no_context_takeover", cmd: [node, "bench/fanout/servers/publish.mjs"], env: { FANOUT_NO_CONTEXT_TAKEOVER: "1" }, modes: ["deflate"], check: topicsApiMissing },
   { id: "bunnative", name: "Bun.serve native, server.publish (uWS)", cmd: [bun, "bench/fanout/servers/bun-native.mjs"] },
+  { id: "ourspublishbun", name: "wasmsocket (Bun), server.publish", cmd: [bun, "bench/fanout/servers/publish.mjs"] },
   { id: "denonative", name: "Deno.serve native, loop over sockets", cmd: [deno, "run", "-A", "bench/fanout/servers/deno-native.mjs"] },
+  { id: "ourspublishdeno", name: "wasmsocket (Deno), server.publish", cmd: [deno, "run", "-A", "bench/fanout/servers/publish.mjs"] },
 ].filter((s) => !only || only.includes(s.id));
 
 const WORKLOADS = [];
@@ -95,7 +97,8 @@ async function startServer(s) {
   p.stderr.on("data", (d) => { err += d; process.stderr.write(d); });
   await new Promise((resolve, reject) => {
     p.stdout.on("data", (d) => String(d).includes("listening") && resolve());
-    p.on("exit", (c) => reject(new Error(c === 4 ? err.trim() : `${s.name} exited ${c}: ${err.trim().slice(-200)}`)));
+    // Exit 4: the script found its API missing in this build (publish.mjs): skipped, with its reason.
+    p.on("exit", (c) => reject(Object.assign(new Error(c === 4 ? err.trim() : `${s.name} exited ${c}: ${err.trim().slice(-200)}`), { unsupported: c === 4 })));
   });
   return { p, port };
 }
@@ -126,7 +129,7 @@ if (REPORT_ONLY) {
     for (let r = 0; r < RUNS; r++) {
       for (const s of servers) {
         const runs = runsOf.get(s);
-        if (runs.some((x) => x.declined)) continue; // declines the extension: once is enough
+        if (runs.some((x) => x.declined || x.unsupported)) continue; // once is enough
         let srv;
         try {
           srv = await startServer(s);
@@ -134,8 +137,8 @@ if (REPORT_ONLY) {
           runs.push({ ...res, cpuUsPerDelivery: (res.serverCpuSeconds / res.deliveries) * 1e6, peakRssMb: rssKb(srv.p.pid, "VmHWM") / 1024 });
         } catch (e) {
           const declined = e.status === 3;
-          const error = declined ? "declines permessage-deflate" : String(e.stderr?.toString().trim() || e.message).slice(0, 300);
-          runs.push({ error, declined });
+          const error = declined ? "declines permessage-deflate" : e.unsupported ? `skipped: ${e.message}` : String(e.stderr?.toString().trim() || e.message).slice(0, 300);
+          runs.push({ error, declined, unsupported: e.unsupported });
           console.log(`  ${w.id} ${s.id} run ${r + 1}: ${error}`);
         } finally {
           srv?.p.kill();
