@@ -13,7 +13,8 @@
 // Before publishing, a ping on every connection must come back as a pong: the server has then
 // handled each connection's open (its subscribe) before the first publish.
 // Measures, after a warm-up of WARMUP seconds, a window of SECONDS (each extended until at least
-// PUBS x INFLIGHT messages have reached every subscriber, up to FANOUT_MAX_SECONDS, default 120):
+// PUBS x INFLIGHT messages have reached every subscriber and then to the next moment a message
+// reaches its last subscriber, up to FANOUT_MAX_SECONDS, default 120):
 // deliveries, publishes, deliveries per read of a subscriber socket (how many messages the server
 // coalesced into what one read returns), publish->delivery latency (p50/p99, from the write of the publish to the
 // read of the delivery), its own CPU, and with SERVER_PID the server's user+sys CPU over the same
@@ -339,13 +340,25 @@ static void send_ping(int fd) {
   if (write(fd, ping, sizeof ping) != sizeof ping) die("write ping");
 }
 
-// Runs until done() says so, or (publishing) until `until` has passed and at least `rounds`
-// messages have reached every subscriber since the call, but not beyond `cap`.
+// Runs until done() says so; or, publishing, until the first batch of events in which a message
+// reached its last subscriber once `until` has passed and at least `rounds` messages have done so
+// since the call, so that a window starts and ends at a message's completion: a server that
+// delivers in bursts (a turn that compresses a whole round of messages before writing any) is
+// counted in whole bursts, not in whatever part of one a fixed window happens to cut. Never past `cap`.
 static void run_loop(double until, int (*done)(void), long rounds, double cap) {
   struct epoll_event evs[512];
   double t;
   long c0 = completed;
-  while ((t = now()) < cap && (done ? !done() : t < until || completed - c0 < rounds)) {
+  for (;;) {
+    if (!done) { // keep every publisher's pipeline full: a completed message makes room for the next
+      t = now();
+      for (int i = 0; i < npubs; i++) {
+        pub_t *k = &pubs[i]; int sent = 0;
+        while (k->inflight < inflight) { publish(k, t); sent = 1; }
+        if (sent) flush_pub(k);
+      }
+    }
+    long before = completed;
     int n = epoll_wait(ep, evs, 512, 50);
     if (n < 0) { if (errno == EINTR) continue; die("epoll_wait"); }
     for (int e = 0; e < n; e++) {
@@ -357,14 +370,10 @@ static void run_loop(double until, int (*done)(void), long rounds, double cap) {
         if (evs[e].events & EPOLLOUT) flush_pub(k);
       }
     }
-    if (done) continue;
-    // Keep every publisher's pipeline full: a completed message makes room for the next.
     t = now();
-    for (int i = 0; i < npubs; i++) {
-      pub_t *k = &pubs[i]; int sent = 0;
-      while (k->inflight < inflight) { publish(k, t); sent = 1; }
-      if (sent) flush_pub(k);
-    }
+    if (t >= cap) return;
+    if (done) { if (done()) return; continue; }
+    if (completed != before && t >= until && completed - c0 >= rounds) return;
     if (t - last_progress > 30) {
       fprintf(stderr, "stalled: no delivery for 30 s\n");
       for (int i = 0; i < npubs; i++) {
@@ -446,8 +455,8 @@ int main(int argc, char **argv) {
 
   // Warm-up, then the measured window: each lasts its seconds and at least one full round of the
   // pipelines (PUBS x INFLIGHT messages reaching every subscriber), so per-subscriber state a
-  // server sets up on first use (a deflate context) is set up before measuring, and a server
-  // that delivers in bursts is measured over whole bursts. Neither goes past FANOUT_MAX_SECONDS.
+  // server sets up on first use (a deflate context) is set up before measuring; each ends at a
+  // message's completion (run_loop). Neither goes past FANOUT_MAX_SECONDS.
   double tw = now();
   last_progress = tw;
   long round = (long)npubs * inflight;

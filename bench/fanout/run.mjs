@@ -199,7 +199,7 @@ const paired = (r, anchor, f) => {
 const ratioFmt = (q) => (!q ? "–" : `${q.mid.toFixed(2)} (${q.lo.toFixed(2)}–${q.hi.toFixed(2)})`);
 const skippedNote = Object.entries(meta.skipped ?? {}).map(([n, why]) => ` Skipped: ${n} (${why}).`).join("");
 let md = `Fan-out, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}, ws ${meta.ws}; ${meta.publishers} publishers × ${meta.inflight} messages in flight (in flight until every subscriber has it), publishers excluded from delivery; median of ${meta.runs} runs taken round robin, each a ${meta.warmup} s warm-up then a ${meta.seconds} s window, both stretched to at least one full round of the pipelines (max ${meta.maxSeconds} s); spread: min–max; ratios to ws taken within a round (median, min–max).${skippedNote}\n\n`;
-md += `| workload | server | deliveries/s (spread) | MB/s | server CPU µs/delivery (spread) | server CPU | p50 / p99 ms | generator CPU | peak RSS MB | deliveries/s × ws | CPU/delivery × ws |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
+md += `| workload | server | deliveries/s (spread) | MB/s | server CPU µs/delivery (spread) | server CPU | p50 / p99 ms | generator CPU | deliveries per read | peak RSS MB | deliveries/s × ws | CPU/delivery × ws |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
 for (const id of workloadsIn) {
   const rows = results.filter((r) => r.workload === id);
   const anchor = rows.find((r) => r.serverId === "ws");
@@ -210,8 +210,8 @@ for (const id of workloadsIn) {
     if (!r.error && r.okRuns < r.runs.length) notes.push(`${r.runs.length - r.okRuns} of ${r.runs.length} runs failed: ${r.runs.find((x) => x.error).error}`);
     if (!r.error && r.windowSeconds > meta.seconds * 1.5) notes.push(`window ${r.windowSeconds.toFixed(0)} s`);
     const label = `${r.server}${notes.length ? ` (${notes.join("; ")})` : ""}`;
-    if (r.error) { md += `| ${nameOf(id)} | ${label} | ${r.error} | | | | | | | | |\n`; continue; }
-    md += `| ${nameOf(id)} | ${label} | ${fmtRate(r.deliveriesPerSec)} (${fmtRate(r.spread[0])}–${fmtRate(r.spread[1])}) | ${r.mbPerSec.toFixed(0)} | ${fmtUs(r.cpuUsPerDelivery)} (${fmtUs(r.cpuSpread[0])}–${fmtUs(r.cpuSpread[1])}) | ${(r.serverCpuShare * 100).toFixed(0)} % | ${fmtMs(r.p50us)} / ${fmtMs(r.p99us)} | ${(r.loadgenCpuShare * 100).toFixed(0)} % | ${r.peakRssMb.toFixed(0)} | ${ratioFmt(paired(r, anchor, (x) => x.deliveriesPerSec))} | ${ratioFmt(paired(r, anchor, (x) => x.cpuUsPerDelivery))} |\n`;
+    if (r.error) { md += `| ${nameOf(id)} | ${label} | ${r.error} | | | | | | | | | |\n`; continue; }
+    md += `| ${nameOf(id)} | ${label} | ${fmtRate(r.deliveriesPerSec)} (${fmtRate(r.spread[0])}–${fmtRate(r.spread[1])}) | ${r.mbPerSec.toFixed(0)} | ${fmtUs(r.cpuUsPerDelivery)} (${fmtUs(r.cpuSpread[0])}–${fmtUs(r.cpuSpread[1])}) | ${(r.serverCpuShare * 100).toFixed(0)} % | ${fmtMs(r.p50us)} / ${fmtMs(r.p99us)} | ${(r.loadgenCpuShare * 100).toFixed(0)} % | ${r.deliveriesPerRead?.toFixed(1) ?? "–"} | ${r.peakRssMb.toFixed(0)} | ${ratioFmt(paired(r, anchor, (x) => x.deliveriesPerSec))} | ${ratioFmt(paired(r, anchor, (x) => x.cpuUsPerDelivery))} |\n`;
   }
 }
 writeFileSync(`${root}bench/results/fanout-latest.md`, md);
