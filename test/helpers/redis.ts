@@ -100,9 +100,9 @@ export class RedisServer {
       };
       proc.stdout!.on("data", onData);
       proc.stderr!.on("data", onData);
-      proc.once("error", (err) => {
+      proc.once("error", (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(err);
+        reject(err.code === "ENOENT" ? new Error("no redis-server on PATH (apt-get install redis-server)", { cause: err }) : err);
       });
       proc.once("exit", (code) => {
         clearTimeout(timer);
