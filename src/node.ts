@@ -10,14 +10,14 @@ export {
   WebSocket, WebSocket as default, CONNECTING, OPEN, CLOSING, CLOSED,
   type WebSocketEvents, type RawData, type Data, type BinaryType, type SocketOptions,
 } from "./adapters/node/websocket.js";
-export { type ClientOptions } from "./adapters/node/client.js";
+export { type ClientOptions } from "./adapters/node/websocket.js";
 export { type PerMessageDeflateOptions, defaultDeflateEngine as nodeDeflateEngine } from "./adapters/deflate.js";
 export { Event, MessageEvent, CloseEvent, ErrorEvent } from "./adapters/node/event-target.js";
 export { zlibEngine, zlibEngineAvailable } from "./adapters/zlib-engine.js";
 import { WhatwgWebSocket } from "./adapters/whatwg.js";
 import type { EventSocket } from "./adapters/whatwg.js";
 import { WebSocket } from "./adapters/node/websocket.js";
-import type { ClientOptions } from "./adapters/node/client.js";
+import type { ClientOptions } from "./adapters/node/websocket.js";
 
 /** An addition: `connect(url, options)` is `new WebSocket(url, options.protocols, options)`. */
 export function connect(url: string | URL, options: ClientOptions = {}): WebSocket {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Connection } from "../src/protocol/connection.js";
 import { WebSocketConnection } from "../src/adapters/socket.js";
-import { BunTransport } from "../src/bun.js";
+import { BunTransport } from "../src/adapters/bun/transport.js";
 import { concat } from "./helpers/frames.js";
 
 /** A Bun-like socket that takes at most `budget()` bytes per write and copies what it takes. */

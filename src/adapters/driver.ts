@@ -9,26 +9,17 @@
 import type { Connection } from "../protocol/connection.js";
 import type { PreparedMessage } from "../protocol/prepared.js";
 import type { Clock, ConnectionEvent } from "../protocol/events.js";
-import { ProgressWatch, StalledPeerError, unref } from "./progress-watch.js";
+import { DEFAULT_MAX_PENDING_BYTES, DEFAULT_STALL_TIMEOUT, ProgressWatch, StalledPeerError, unref, type DriverLimits } from "./progress-watch.js";
 import type { Transport } from "./transport.js";
 
 export type { Transport } from "./transport.js";
+export { DEFAULT_MAX_PENDING_BYTES, DEFAULT_STALL_TIMEOUT, type DriverLimits } from "./progress-watch.js";
 
 export interface DriverHooks {
   onEvent(event: ConnectionEvent): void;
   onDrain?(): void;
 }
 
-export interface DriverLimits {
-  /** Bytes queued in the transport above which a peer must keep taking bytes (default 64 MiB). */
-  maxPendingBytes?: number;
-  /** How long such a peer, or one we are closing on, may take no bytes at all (default 30 s). */
-  stallTimeout?: number;
-}
-
-/** Default bound on bytes queued toward a peer before it must show progress (README, Reliability). */
-export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_STALL_TIMEOUT = 30_000;
 /** How long a transport may linger after we ended it (and flushed it) before it is destroyed. */
 const LINGER_MS = 5_000;
 

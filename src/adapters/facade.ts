@@ -7,6 +7,7 @@
 import type { Connection } from "../protocol/connection.js";
 import type { ConnectionDriver, Transport } from "./driver.js";
 import { READY_STATES } from "./events.js";
+import type { PublishData, Topics } from "./topics.js";
 
 export const CONNECTING = 0;
 export const OPEN = 1;
@@ -33,10 +34,25 @@ export interface SocketState {
   resume(): void;
   /** Destroys the connection at once (no close handshake); 'close' follows with 1006. */
   terminate(): void;
+  /** Subscribes to `topic`: the server's publish() to it reaches this socket (a server's sockets only). */
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  isSubscribed(topic: string): boolean;
+  /** The topics subscribed to. */
+  get subscriptions(): string[];
+  /**
+   * Sends `data` to every subscriber of `topic` but this socket, framed once (Bun's ws.publish).
+   * Returns the payload's byte length, or 0 when nobody took it.
+   */
+  publish(topic: string, data: PublishData, compress?: boolean): number;
+  /** An addition: publishes this socket missed because more than `backpressureLimit` bytes were queued for it. */
+  get droppedMessages(): number;
   /** @internal The connection, once there is one (a Node client gets it with the 101). */
   conn: Connection | undefined;
   /** @internal */
   driver: ConnectionDriver | undefined;
+  /** @internal The server's topics, for a server's sockets. */
+  _topics: Topics | undefined;
   /** @internal For the bytes it holds that the driver already handed it. */
   transport: Transport | undefined;
   /** @internal A floor under readyState, set by terminate() or a failed handshake before the connection knows. */
@@ -62,6 +78,37 @@ export function SocketFacade<E extends EmitterClass>(Emitter: E): (abstract new 
     _closeEmitted = false;
     /** @internal */
     _bufferedAmount = 0;
+    /** @internal */
+    _topics: Topics | undefined = undefined;
+
+    #topics(what: string): Topics {
+      if (!this._topics) throw new TypeError(`${what}: only a server's sockets have topics`);
+      return this._topics;
+    }
+
+    subscribe(topic: string): void {
+      this.#topics("subscribe").subscribe(this, topic);
+    }
+
+    unsubscribe(topic: string): void {
+      this.#topics("unsubscribe").unsubscribe(this, topic);
+    }
+
+    isSubscribed(topic: string): boolean {
+      return this._topics?.isSubscribed(this, topic) ?? false;
+    }
+
+    get subscriptions(): string[] {
+      return this._topics?.subscriptions(this) ?? [];
+    }
+
+    publish(topic: string, data: PublishData, compress = true): number {
+      return this.#topics("publish").publish(topic, data, compress, this);
+    }
+
+    get droppedMessages(): number {
+      return this._topics?.dropped(this) ?? 0;
+    }
 
     /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (once 'close' was emitted). */
     get readyState(): 0 | 1 | 2 | 3 {

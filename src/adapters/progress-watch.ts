@@ -6,6 +6,18 @@ import type { Transport } from "./transport.js";
 
 type Timer = ReturnType<typeof setTimeout>;
 
+export interface DriverLimits {
+  /** Bytes queued in the transport above which a peer must keep taking bytes (default 64 MiB). */
+  maxPendingBytes?: number;
+  /** How long such a peer, or one we are closing on, may take no bytes at all (default 30 s). */
+  stallTimeout?: number;
+}
+
+/** Default bound on bytes queued toward a peer before it must show progress (README, Reliability). */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_STALL_TIMEOUT = 30_000;
+
+
 /** The peer took no bytes for `stallTimeout` while too much was queued for it, or while closing. */
 export class StalledPeerError extends WebSocketError {
   constructor(pending: number, ms: number) {

@@ -20,7 +20,7 @@ export interface TopicOptions {
 
 /** What publishing needs of a socket. */
 export interface Subscriber {
-  readonly driver: ConnectionDriver;
+  readonly driver: ConnectionDriver | undefined;
 }
 
 export type PublishData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
@@ -58,7 +58,7 @@ export class Topics {
   subscribe(s: Subscriber, topic: string): void {
     topic = String(topic);
     const m = this.#members.get(s) ?? this.#join(s);
-    if (m.topics.has(topic) || s.driver.conn.state === "closed") return;
+    if (m.topics.has(topic) || !s.driver || s.driver.conn.state === "closed") return;
     m.topics.add(topic);
     let set = this.#subscribers.get(topic);
     if (!set) {
@@ -128,7 +128,7 @@ export class Topics {
     for (const s of set) {
       if (s === except) continue;
       const d = s.driver;
-      if (d.conn.state !== "open") continue;
+      if (!d || d.conn.state !== "open") continue;
       if (d.queuedBytes > this.#limit) {
         this.#members.get(s)!.dropped++;
         if (this.#closeOnLimit) d.close(CloseCode.TryAgainLater, "backpressure limit");

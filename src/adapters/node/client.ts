@@ -17,11 +17,33 @@ import type { ConnectionOptions, MessageCodec } from "../../protocol/connection.
 import { parseExtensions } from "../../protocol/extensions/header.js";
 import { clientNegotiator, type PerMessageDeflateOptions } from "../deflate.js";
 import type { DriverLimits } from "../driver.js";
-import { CONNECTING, kAborted, type WebSocket } from "./websocket.js";
+import { CONNECTING } from "../facade.js";
 import { rethrowLater } from "../events.js";
 
-/** ws's options for `new WebSocket(url, protocols, options)`, plus ours (README, "From ws"). */
-export interface ClientOptions extends Omit<ConnectionOptions, "negotiator">, DriverLimits, Omit<https.RequestOptions, "timeout" | "path" | "host" | "port" | "protocol" | "method"> {
+/** Marks a request aborted on purpose, so its 'error' is not reported twice. */
+export const kAborted = Symbol("wasmsocket.aborted");
+
+/**
+ * What the client side needs of the WebSocket it opens (websocket.ts's class is one): an interface,
+ * so that the two files do not import each other.
+ */
+export interface HandshakingSocket {
+  readonly url: string;
+  readonly readyState: number;
+  _url: string;
+  _req: http.ClientRequest | null;
+  _redirects: number;
+  _readyState: number;
+  emit(event: string, ...args: unknown[]): boolean;
+  listenerCount(event: string): number;
+  emitError(err: Error): void;
+  emitClose(): void;
+  abortHandshake(message: string, stream?: Duplex): void;
+  setSocket(socket: Duplex, head: Uint8Array, opts: { protocol: string; extensions: string; codec?: MessageCodec | undefined }): void;
+}
+
+/** ws's options for `new WebSocket(url, protocols, options)`, plus ours (README, "From ws"). `W`: the socket finishRequest is given. */
+export interface ClientOptions<W = HandshakingSocket> extends Omit<ConnectionOptions, "negotiator">, DriverLimits, Omit<https.RequestOptions, "timeout" | "path" | "host" | "port" | "protocol" | "method"> {
   protocols?: string | string[];
   protocolVersion?: 8 | 13;
   /** Time allowed for the opening handshake, ms (ws: no default). */
@@ -37,7 +59,7 @@ export interface ClientOptions extends Omit<ConnectionOptions, "negotiator">, Dr
   autoPong?: boolean;
   closeTimeout?: number;
   /** Called with the request instead of `req.end()` (ws: to write a body or headers late). */
-  finishRequest?: (req: http.ClientRequest, ws: WebSocket) => void;
+  finishRequest?: (req: http.ClientRequest, ws: W) => void;
   createConnection?: (options: any, cb?: any) => Duplex;
   generateMask?: (mask: Buffer) => void;
   /** An addition kept from earlier versions: TLS options as one object (ws takes them at top level). */
@@ -61,16 +83,16 @@ interface Origin {
   secure: boolean;
   hostOrSocketPath: string | undefined;
 }
-const origins = new WeakMap<WebSocket, Origin>();
+const origins = new WeakMap<HandshakingSocket, Origin>();
 
-function emitErrorAndClose(ws: WebSocket, err: Error): void {
+function emitErrorAndClose(ws: HandshakingSocket, err: Error): void {
   ws._readyState = 2;
   ws.emitError(err);
   ws.emitClose();
 }
 
 /** Starts the opening handshake of `ws` (ws's initAsClient). Throws for an invalid URL or protocols. */
-export function initAsClient(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
+export function initAsClient<W extends HandshakingSocket>(ws: W, address: string | URL, protocols: string[], options: ClientOptions<W>): void {
   const opts: Record<string, any> = {
     protocolVersion: 13,
     perMessageDeflate: true,

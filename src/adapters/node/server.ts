@@ -5,7 +5,11 @@
 // nothing a request carries or a hook throws escapes a Node event, only an explicit yes from
 // verifyClient accepts (a promise too), a hook that never answers is cut by `handshakeTimeout`, and
 // two of our servers on one http.Server with different paths do not answer each other's requests.
+// Past 350 lines because it is ws's whole WebSocketServer (three doors, close(), clients, hooks and
+// events); the decision on a request lives in ../upgrade-policy.ts.
 import { EventEmitter } from "node:events";
+import { Topics, type PublishData } from "../topics.js";
+import type { Broker } from "../broker.js";
 import http from "node:http";
 import https from "node:https";
 import type * as net from "node:net";
@@ -59,6 +63,12 @@ export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket> ex
   headers?: Record<string, string>;
   /** An addition: serve wss:// on the own listener with these node:tls server options (key, cert...). */
   tls?: tls.TlsOptions;
+  /** An addition (Bun's option): bytes queued for a subscriber beyond which publishes skip it (default 16 MiB). */
+  backpressureLimit?: number;
+  /** An addition (Bun's option): close a subscriber over the limit with 1013 instead of skipping it. */
+  closeOnBackpressureLimit?: boolean;
+  /** An addition: joins the topics of several server processes (RedisBroker). */
+  broker?: Broker;
 }
 
 export interface ServerEvents<W = WebSocket> {
@@ -120,6 +130,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   private _removeListeners: (() => void) | null = null;
   private _state: 0 | 1 | 2 = 0; // running, closing, closed
   private _shouldEmitClose = false;
+  /** Publish/subscribe among this server's sockets (and a broker's other processes). */
+  private readonly _topics: Topics;
 
   constructor(options: ServerOptions<T>, callback?: () => void) {
     super();
@@ -151,6 +163,12 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     // As ws: no set at all when clients are not tracked.
     this.clients = (options.clientTracking ? new Set() : undefined) as Set<InstanceType<T>>;
     this.options = options;
+    this._topics = new Topics(options);
+    this._topics.onError = (err) => {
+      // A broker's outage beyond its bound: the application hears of it, the process does not die.
+      if (this.listenerCount("error") > 0) this.emit("error", err);
+      else process.emitWarning(err);
+    };
     const server = this._server;
     if (server) {
       const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -232,6 +250,19 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   private emitClose(): void {
     this._state = 2;
     this.emit("close");
+  }
+
+  /**
+   * An addition (Bun's server.publish): sends `data` to every socket subscribed to `topic`, framed
+   * once, and to a broker's other processes. Returns the payload's byte length, or 0 when nobody took it.
+   */
+  publish(topic: string, data: PublishData, compress = true): number {
+    return this._topics.publish(topic, data, compress);
+  }
+
+  /** An addition (Bun's): how many of this server's sockets are subscribed to `topic`. */
+  subscriberCount(topic: string): number {
+    return this._topics.subscriberCount(topic);
   }
 
   /** ws: completes an upgrade that an HTTP server parsed; `cb(ws, req)` once it is open. */
@@ -331,13 +362,15 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     }
     socket.write(lines.concat("\r\n").join("\r\n"));
     ws.setSocket(socket, head, { protocol, extensions: deflate ? "permessage-deflate" : "", codec: deflate?.codec });
-    if (this.options.clientTracking) {
-      this.clients.add(ws);
-      ws.on("close", () => {
-        this.clients.delete(ws);
-        if (this._shouldEmitClose && !this.clients.size) process.nextTick(() => this.emitClose());
-      });
-    }
+    ws._topics = this._topics;
+    const tracking = this.options.clientTracking;
+    if (tracking) this.clients.add(ws);
+    ws.on("close", () => {
+      this._topics.leave(ws);
+      if (!tracking) return;
+      this.clients.delete(ws);
+      if (this._shouldEmitClose && !this.clients.size) process.nextTick(() => this.emitClose());
+    });
     try {
       cb(ws, req);
     } catch (e) {

@@ -5,7 +5,9 @@
 // (Buffer), 'close' (code, reason Buffer), 'error' (ws's codes), 'upgrade', 'unexpected-response',
 // 'redirect'; plus, as additions, 'fragment' (with `fragments: true`) and a third 'close' argument
 // `wasClean`. Underneath, one ConnectionDriver reads straight into core memory and writes once per
-// read (README, "Performance").
+// read (README, "Performance"). Past 350 lines because it is ws's whole WebSocket class (its
+// constructor forms, argument checks, callbacks, binaryTypes and events), kept as one class as in ws;
+// the client handshake (client.ts) and the state shared with other sockets (../facade.ts) live apart.
 import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import type * as http from "node:http";
@@ -21,7 +23,7 @@ import { messages } from "../whatwg.js";
 import { binaryAsBuffer } from "./buffers.js";
 import { toWsError } from "./errors.js";
 import { addEventListener, defineEventAttributes, removeEventListener, type EventListenerLike } from "./event-target.js";
-import { initAsClient, type ClientOptions } from "./client.js";
+import { initAsClient, kAborted, type ClientOptions as BaseClientOptions } from "./client.js";
 
 export { CONNECTING, OPEN, CLOSING, CLOSED };
 const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
@@ -461,9 +463,9 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
   }
 }
 
-/** Marks a request aborted on purpose, so its 'error' is not reported twice. */
-export const kAborted = Symbol("wasmsocket.aborted");
 const EMPTY = Buffer.alloc(0);
+/** ws's client options, finishRequest given this WebSocket. */
+export type ClientOptions = BaseClientOptions<WebSocket>;
 const NO_OPTIONS = {};
 
 for (const [name, value] of [["CONNECTING", CONNECTING], ["OPEN", OPEN], ["CLOSING", CLOSING], ["CLOSED", CLOSED]] as const) {

@@ -1,0 +1,37 @@
+// wasmsocket/bun's serve(): with a `fetch` handler, HTTP and WebSocket on one port (the runtime's
+// node:http, ../http-server.ts); without one, WebSocket only over Bun.listen (TCP or TLS).
+import { acceptOn, type OnConnection } from "../runtime-server.js";
+import { defaultDeflateEngine } from "../deflate.js";
+import { serveHttp } from "../http-server.js";
+import { OpenSockets, pem, serverOf, type ServeOptions, type Server } from "../serve.js";
+import { WebSocketConnection } from "../socket.js";
+import { UpgradeGate } from "../upgrade-gate.js";
+import { bunConnection } from "./connection.js";
+import { bun, BunTransport, handlers } from "./transport.js";
+
+/** Calls `onConnection` for every accepted WebSocket; `fetch` answers other requests on the same port. */
+export function serve(options: ServeOptions, onConnection: OnConnection): Server {
+  const fetch = options.fetch;
+  return fetch ? serveHttp({ ...options, fetch }, onConnection, bunConnection) : listen(options, onConnection);
+}
+
+function listen(options: ServeOptions, onConnection: OnConnection): Server {
+  const open = new OpenSockets(onConnection, options);
+  const server = bun().listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+    tls: options.tls ? { cert: pem(options.tls.cert), key: pem(options.tls.key) } : undefined,
+    socket: handlers((s) => {
+      s.setNoDelay?.(true);
+      const conn = bunConnection(options);
+      const transport = new BunTransport(s);
+      const ws = new WebSocketConnection(conn, transport);
+      s.data = { ws, transport, gate: new UpgradeGate(ws, options) };
+      acceptOn(ws, conn, options, defaultDeflateEngine, open.accepted);
+      ws.driver.requestFlush(); // starts the handshake timeout before the first byte
+    }),
+  });
+  const addr = { hostname: server.hostname, port: server.port };
+  options.onListen?.(addr);
+  return serverOf(addr, Promise.resolve(addr), open, async () => server.stop(false));
+}

@@ -1,0 +1,110 @@
+// The Bun transport: a socket of Bun.listen / Bun.connect (TCP or TLS) under the generic driver,
+// through Bun's socket handlers. Bun's write() may take only part of the bytes: the rest waits for
+// 'drain'.
+import { concatBytes, copyBytes } from "../../core/bytes.js";
+import type { Transport } from "../transport.js";
+import type { WebSocketConnection } from "../socket.js";
+import type { UpgradeGate } from "../upgrade-gate.js";
+
+export interface BunSocket {
+  write(data: Uint8Array): number;
+  end(): void;
+  terminate?(): void;
+  setNoDelay?(on: boolean): void;
+  data: { ws?: WebSocketConnection; transport?: BunTransport; gate?: UpgradeGate | undefined };
+}
+export interface SocketHandlers {
+  open(s: BunSocket): void;
+  data(s: BunSocket, d: Uint8Array): void;
+  drain(s: BunSocket): void;
+  close(s: BunSocket): void;
+  error?(s: BunSocket, e: Error): void;
+  /** TLS: the handshake finished; `authorizationError` says why the peer's certificate was refused. */
+  handshake?(s: BunSocket, success: boolean, authorizationError: Error | null): void;
+}
+/** The part of the Bun namespace we use (looked up when called: the module also loads elsewhere). */
+export interface BunApi {
+  listen(o: { hostname: string; port: number; socket: SocketHandlers; tls?: { cert: string; key: string } }): { port: number; hostname: string; stop(closeActive?: boolean): void };
+  connect(o: { hostname: string; port: number; socket: SocketHandlers; tls?: boolean | { ca?: string | string[]; serverName?: string } }): Promise<BunSocket>;
+}
+export const bun = (): BunApi => (globalThis as unknown as { Bun: BunApi }).Bun;
+
+/** Chunks this large are written on their own: a second syscall costs less than copying them. */
+const WRITE_ALONE = 64 * 1024;
+
+export class BunTransport implements Transport {
+  /** Bun's write() sends synchronously and keeps nothing; what it does not take is copied here. */
+  consumed(): boolean {
+    return true;
+  }
+  private backlog: Uint8Array | undefined;
+  constructor(private readonly s: BunSocket) {}
+  write(chunks: Uint8Array[]): boolean {
+    const all = this.backlog ? [this.backlog, ...chunks] : chunks;
+    this.backlog = undefined;
+    // Small frames were coalesced by the connection; only payloads over 64 KiB arrive apart.
+    let start = 0;
+    for (let i = 0; i <= all.length; i++) {
+      if (i < all.length && all[i]!.length < WRITE_ALONE) continue;
+      // Write the run of small chunks before i, then chunk i alone.
+      const runs = i > start ? [concatBytes(all.slice(start, i))] : [];
+      if (i < all.length) runs.push(all[i]!);
+      for (let r = 0; r < runs.length; r++) {
+        const bytes = runs[r]!;
+        const n = this.s.write(bytes);
+        if (n < bytes.length) {
+          this.backlog = copyBytes([bytes.subarray(Math.max(0, n)), ...runs.slice(r + 1), ...all.slice(i + 1)]);
+          return false;
+        }
+      }
+      start = i + 1;
+    }
+    return true;
+  }
+  /** Writes the backlog; true when it is all out. */
+  drain(): boolean {
+    if (!this.backlog) return true;
+    const b = this.backlog;
+    this.backlog = undefined;
+    return this.write([b]);
+  }
+  pending(): number {
+    return this.backlog?.length ?? 0;
+  }
+  /** Bun sockets stop and restart reading with pause()/resume() where the version has them. */
+  pauseReading(paused: boolean): void {
+    const s = this.s as BunSocket & { pause?(): void; resume?(): void };
+    if (paused) s.pause?.();
+    else s.resume?.();
+  }
+  end(): void {
+    this.s.end();
+  }
+  destroy(): void {
+    (this.s.terminate ?? this.s.end).call(this.s);
+  }
+}
+
+/**
+ * The socket handlers of a Bun.listen or Bun.connect: each socket finds its driver in `s.data`. A TLS
+ * client passes `onHandshake`: Bun drops what is written before the TLS handshake completes when
+ * this handler is set, and without it a refused certificate closes the socket without saying why.
+ */
+export function handlers(onOpen: (s: BunSocket) => void, onHandshake?: (s: BunSocket, authorizationError: Error | null) => void): SocketHandlers {
+  const h: SocketHandlers = {
+    open: onOpen,
+    data: (s, d) => {
+      // A server's first bytes go through its UpgradeGate until the request head is complete.
+      const gate = s.data.gate;
+      if (!gate) s.data.ws?.driver.receive(d);
+      else if (gate.push(d)) s.data.gate = undefined;
+    },
+    drain: (s) => {
+      if (s.data.transport?.drain()) s.data.ws?.driver.drained();
+    },
+    close: (s) => s.data.ws?.driver.transportClosed(),
+    error: () => {},
+  };
+  if (onHandshake) h.handshake = (s, _ok, authorizationError) => onHandshake(s, authorizationError);
+  return h;
+}
