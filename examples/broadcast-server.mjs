@@ -18,9 +18,9 @@ const redis = arg("redis");
 const TOPIC = "broadcast";
 const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";
 
-// RedisBroker from its module in the build, the same file on every runtime (the redis package
-// itself is loaded only when a broker connects).
-const { RedisBroker } = await import("../dist/adapters/redis-broker.js");
+// The runtime's entry (the redis package itself is loaded only when a broker connects).
+const lib = await import(`wasmsocket/${runtime}`);
+const { RedisBroker } = lib;
 const broker = redis ? await RedisBroker.connect(redis) : undefined;
 // One compression shared by every subscriber (no context takeover), and messages up to 64 MiB.
 const options = { broker, perMessageDeflate: { serverNoContextTakeover: true }, maxMessageSize: 64 << 20, maxFrameSize: 64 << 20 };
@@ -33,7 +33,7 @@ const join = (server) => (ws) => {
 
 let close;
 if (runtime === "node") {
-  const { WebSocketServer } = await import("wasmsocket/node");
+  const { WebSocketServer } = lib;
   const wss = new WebSocketServer({ ...options, port, host });
   await new Promise((resolve, reject) => wss.once("listening", resolve).once("error", reject));
   wss.on("connection", join(wss));
@@ -43,7 +43,7 @@ if (runtime === "node") {
     return new Promise((resolve) => wss.close(resolve));
   };
 } else {
-  const { serve } = await import(`wasmsocket/${runtime}`);
+  const { serve } = lib;
   const server = serve({ ...options, port, hostname: host }, (ws) => join(server)(ws));
   await server.ready;
   close = () => server.close();

@@ -17,6 +17,7 @@ export { Event, MessageEvent, CloseEvent, ErrorEvent } from "./adapters/node/eve
 export { zlibEngine, zlibEngineAvailable } from "./adapters/zlib-engine.js";
 export { connect, WebSocketClient } from "./adapters/node/client-api.js";
 export { createWebSocketStream } from "./adapters/node/stream.js";
+export { RedisBroker, BrokerQueueFullError, type RedisBrokerOptions } from "./adapters/redis-broker.js";
 import { WebSocketServer } from "./adapters/node/server.js";
 import { createWebSocketStream } from "./adapters/node/stream.js";
 
