@@ -12,7 +12,8 @@
 //                                                     named export of the node entry on it (as ws)
 //   dist/browser.js                                   one self-contained minified file for <script
 //                                                     type=module> (the example page), pako inlined
-// pako stays an external import in the package's own files (it is a runtime dependency).
+// pako stays an external import in the package's own files (it is a runtime dependency), and so
+// does redis (an optional peer dependency, imported by RedisBroker only when it connects).
 // The WASM core is already inlined into src/core/wasm-binary.generated.ts.
 import { build } from "esbuild";
 import { readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -58,7 +59,7 @@ await Promise.all(
       outfile: join(OUT, `${name}.js`),
       format: "esm",
       platform: name === "node" ? "node" : "neutral",
-      external: ["pako", "node:*"],
+      external: ["pako", "redis", "node:*"],
       allowOverwrite: true,
     }),
   ),

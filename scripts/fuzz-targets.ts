@@ -6,7 +6,7 @@ import { Connection } from "../src/protocol/connection.js";
 import { DeflateCodec } from "../src/protocol/extensions/permessage-deflate.js";
 import { WebSocketError } from "../src/protocol/errors.js";
 import type { ConnectionEvent } from "../src/protocol/events.js";
-import { zlibEngine } from "../src/adapters/node/zlib-engine.js";
+import { zlibEngine } from "../src/adapters/zlib-engine.js";
 import { pakoEngine } from "../src/protocol/extensions/pako-engine.js";
 import type { DeflateEngine } from "../src/protocol/extensions/deflate-engine.js";
 

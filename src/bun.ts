@@ -5,3 +5,4 @@ export { connect, type ClientOptions } from "./adapters/bun/client.js";
 export type { ServeOptions, Server, ServerAddress } from "./adapters/serve.js";
 export type { OnConnection } from "./adapters/runtime-server.js";
 export { defaultDeflateEngine as deflateEngine } from "./adapters/deflate.js";
+export { RedisBroker, BrokerQueueFullError, type RedisBrokerOptions } from "./adapters/redis-broker.js";

@@ -29,3 +29,5 @@ export type { UpgradeOptions } from "./adapters/runtime-server.js";
 export { WebSocketConnection } from "./adapters/socket.js";
 export { ConnectionDriver, type Transport } from "./adapters/driver.js";
 export { WhatwgWebSocket, messages, socketStreams, type EventSocket, type FlowSocket } from "./adapters/whatwg.js";
+export type { Broker } from "./adapters/broker.js";
+export type { PublishData, TopicOptions } from "./adapters/topics.js";

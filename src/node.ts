@@ -1,6 +1,7 @@
 // wasmsocket/node: ws 8's API (WebSocket, WebSocketServer, createWebSocketStream) on our engine, plus
 // the runtime-neutral core. `import WebSocket from "wasmsocket/node"` and `require("wasmsocket/node")`
-// give the WebSocket class, as `ws` does (README, "From ws").
+// give the WebSocket class, as `ws` does (README, "From ws"). Re-exports only, but for ws's statics
+// at the end.
 export * from "./index.js";
 export {
   WebSocketServer, WebSocketServer as Server,
@@ -14,31 +15,19 @@ export { type ClientOptions } from "./adapters/node/websocket.js";
 export { type PerMessageDeflateOptions, defaultDeflateEngine as nodeDeflateEngine } from "./adapters/deflate.js";
 export { Event, MessageEvent, CloseEvent, ErrorEvent } from "./adapters/node/event-target.js";
 export { zlibEngine, zlibEngineAvailable } from "./adapters/zlib-engine.js";
-import { WhatwgWebSocket } from "./adapters/whatwg.js";
-import type { EventSocket } from "./adapters/whatwg.js";
-import { WebSocket } from "./adapters/node/websocket.js";
-import type { ClientOptions } from "./adapters/node/websocket.js";
-
-/** An addition: `connect(url, options)` is `new WebSocket(url, options.protocols, options)`. */
-export function connect(url: string | URL, options: ClientOptions = {}): WebSocket {
-  return new WebSocket(url, options.protocols ?? [], options);
-}
-
-/** The browser's WebSocket API on Node: `new WebSocketClient(url, protocols)`. */
-export class WebSocketClient extends WhatwgWebSocket {
-  constructor(url: string | URL, protocols?: string | string[], options: ClientOptions = {}) {
-    const list = typeof protocols === "string" ? [protocols] : protocols ?? [];
-    // Text as strings (the browser API decodes it anyway), and every failure reported through events.
-    const ws = new WebSocket(url, list, { ...options, textAsBytes: false });
-    super(String(url), ws as unknown as EventSocket);
-  }
-}
+export { connect, WebSocketClient } from "./adapters/node/client-api.js";
 export { createWebSocketStream } from "./adapters/node/stream.js";
+export { RedisBroker, BrokerQueueFullError, type RedisBrokerOptions } from "./adapters/redis-broker.js";
 import { WebSocketServer } from "./adapters/node/server.js";
 import { createWebSocketStream } from "./adapters/node/stream.js";
 
+import { WebSocket } from "./adapters/node/websocket.js";
+
 // ws's statics: `WebSocket.Server`, `WebSocket.WebSocketServer`, `WebSocket.WebSocket`,
 // `WebSocket.createWebSocketStream`, so code written against the default export works unchanged.
+// The one statement in an entry: it must run wherever the entry is imported, and a bundler (the
+// package says "sideEffects": false) keeps an entry's own statements but may drop a module of it
+// whose exports go unused.
 Object.assign(WebSocket, { Server: WebSocketServer, WebSocketServer, WebSocket, createWebSocketStream });
 declare module "./adapters/node/websocket.js" {
   // eslint-disable-next-line @typescript-eslint/no-namespace

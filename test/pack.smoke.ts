@@ -17,7 +17,9 @@ import { browserRequired, findChromium } from "./helpers/chromium.js";
 const ROOT = join(import.meta.dirname, "..");
 const BIN = join(ROOT, "node_modules/.bin");
 /** Budgets (gzip -9 bytes, Node's zlib): a bundle of an app that imports only Connection, and dist/browser.js. */
-const BUDGET = { connectionOnly: 20 * 1024, fullBrowser: 32 * 1024 };
+// fullBrowser was 32 KiB until 2026-12-02: the one upgrade policy every server shares (overStreams' server role
+// runs it in browsers and service workers) and the split Connection took it to 34 526 bytes.
+const BUDGET = { connectionOnly: 20 * 1024, fullBrowser: 35 * 1024 };
 
 const exec = promisify(execFile);
 async function sh(cmd: string, args: string[], cwd: string, timeout = 60_000): Promise<string> {

@@ -201,11 +201,13 @@ export class ConnectionDriver {
     return sent;
   }
 
-  /** A message framed once for many connections (publish/subscribe); false if it was not queued. */
+  /**
+   * A message framed once for many connections (publish/subscribe); false if it was not queued.
+   * The caller flushes (pump()) when it has queued what it will: Topics does so once per turn.
+   */
   sendPrepared(msg: PreparedMessage): boolean {
     const sent = this.conn.sendPrepared(msg);
     if (sent) this.unflushedBytes += msg.bytes.length;
-    this.requestFlush();
     return sent;
   }
 

@@ -1,0 +1,18 @@
+// Node's additions for clients beyond ws's class: connect(), and the browser's WebSocket API.
+import { WhatwgWebSocket, type EventSocket } from "../whatwg.js";
+import { WebSocket, type ClientOptions } from "./websocket.js";
+
+/** An addition: `connect(url, options)` is `new WebSocket(url, options.protocols, options)`. */
+export function connect(url: string | URL, options: ClientOptions = {}): WebSocket {
+  return new WebSocket(url, options.protocols ?? [], options);
+}
+
+/** The browser's WebSocket API on Node: `new WebSocketClient(url, protocols)`. */
+export class WebSocketClient extends WhatwgWebSocket {
+  constructor(url: string | URL, protocols?: string | string[], options: ClientOptions = {}) {
+    const list = typeof protocols === "string" ? [protocols] : protocols ?? [];
+    // Text as strings (the browser API decodes it anyway), and every failure reported through events.
+    const ws = new WebSocket(url, list, { ...options, textAsBytes: false });
+    super(String(url), ws as unknown as EventSocket);
+  }
+}
