@@ -176,6 +176,7 @@ if (REPORT_ONLY) {
     roundRobin: true, date: new Date().toISOString(), machine: `${os.cpus()[0].model} × ${os.cpus().length}`,
     node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(),
     ws: JSON.parse(readFileSync(`${root}node_modules/ws/package.json`, "utf8")).version,
+    commit: (() => { try { return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim(); } catch { return undefined; } })(),
     runs: RUNS, seconds: SECONDS, warmup: WARMUP, maxSeconds: MAX_SECONDS, publishers: PUBLISHERS, inflight: INFLIGHT,
     skipped: Object.fromEntries([...skipped].map(([s, why]) => [s.name, why])),
   };
@@ -198,7 +199,7 @@ const paired = (r, anchor, f) => {
 };
 const ratioFmt = (q) => (!q ? "–" : `${q.mid.toFixed(2)} (${q.lo.toFixed(2)}–${q.hi.toFixed(2)})`);
 const skippedNote = Object.entries(meta.skipped ?? {}).map(([n, why]) => ` Skipped: ${n} (${why}).`).join("");
-let md = `Fan-out, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}, ws ${meta.ws}; ${meta.publishers} publishers × ${meta.inflight} messages in flight (in flight until every subscriber has it), publishers excluded from delivery; median of ${meta.runs} runs taken round robin, each a ${meta.warmup} s warm-up then a ${meta.seconds} s window, both stretched to at least one full round of the pipelines (max ${meta.maxSeconds} s); spread: min–max; ratios to ws taken within a round (median, min–max).${skippedNote}\n\n`;
+let md = `Fan-out, ${meta.date.slice(0, 10)}${meta.commit ? `, commit ${meta.commit}` : ""}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}, ws ${meta.ws}; ${meta.publishers} publishers × ${meta.inflight} messages in flight (in flight until every subscriber has it), publishers excluded from delivery; median of ${meta.runs} runs taken round robin, each a ${meta.warmup} s warm-up then a ${meta.seconds} s window, both stretched to at least one full round of the pipelines (max ${meta.maxSeconds} s); spread: min–max; ratios to ws taken within a round (median, min–max).${skippedNote}\n\n`;
 md += `| workload | server | deliveries/s (spread) | MB/s | server CPU µs/delivery (spread) | server CPU | p50 / p99 ms | generator CPU | deliveries per read | peak RSS MB | deliveries/s × ws | CPU/delivery × ws |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
 for (const id of workloadsIn) {
   const rows = results.filter((r) => r.workload === id);
