@@ -218,7 +218,7 @@ for (const id of workloadsIn) {
 writeFileSync(`${root}bench/results/fanout-latest.md`, md);
 
 // SVG: one panel per workload, a bar per server, scaled to the fastest in that workload.
-const W = 820, rowH = 18, pad = 330;
+const W = 900, rowH = 18, pad = 410;
 let y = 30, svg = "";
 for (const id of workloadsIn) {
   const rows = results.filter((r) => r.workload === id);
