@@ -94,7 +94,10 @@ export class Outbox {
    * are. The bytes are never written to.
    */
   writeFrameBytes(frame: Uint8Array): void {
-    if (frame.length <= this.#inlineMax) {
+    // Copied only when small, even where the transport joins chunks: a copy of a shared frame per
+    // subscriber is what encoding once saves (4 KiB publishes to 10 000 subscribers filled a 64 KiB
+    // slab per subscriber per turn, and the heap with them).
+    if (frame.length <= INLINE_MAX_SERVER) {
       this.#reserve(frame.length);
       this.#slab.set(frame, this.#pos);
       this.#pos += frame.length;
