@@ -20,6 +20,36 @@ const INLINE_MAX_CLIENT = 16 * 1024;
 const INLINE_STRING_MAX = 8 * 1024;
 const MAX_HEADER = 14;
 
+/**
+ * Writes a frame header without its mask key (RFC 6455 §5.2): `b0` (FIN, RSV, opcode), the MASK bit
+ * and the payload length in 1, 3 or 9 bytes. Returns where the mask key (if any) or payload goes.
+ */
+export function writeFrameHeader(s: Uint8Array, at: number, b0: number, len: number, masked: boolean): number {
+  s[at] = b0;
+  const m = masked ? 0x80 : 0;
+  if (len <= 125) {
+    s[at + 1] = m | len;
+    return at + 2;
+  }
+  if (len <= 0xffff) {
+    s[at + 1] = m | 126;
+    s[at + 2] = len >>> 8;
+    s[at + 3] = len & 0xff;
+    return at + 4;
+  }
+  s[at + 1] = m | 127;
+  s[at + 2] = 0;
+  s[at + 3] = 0;
+  const hi = Math.floor(len / 0x100000000);
+  s[at + 4] = (hi >>> 8) & 0xff;
+  s[at + 5] = hi & 0xff;
+  s[at + 6] = (len >>> 24) & 0xff;
+  s[at + 7] = (len >>> 16) & 0xff;
+  s[at + 8] = (len >>> 8) & 0xff;
+  s[at + 9] = len & 0xff;
+  return at + 10;
+}
+
 export class Outbox {
   #slab = EMPTY;
   /** Start of the bytes not yet taken, and end of the bytes written. */
@@ -135,32 +165,9 @@ export class Outbox {
   }
 
   #writeHeader(at: number, b0: number, len: number): number {
-    const s = this.#slab;
-    s[at] = b0;
-    const m = this.#masking ? 0x80 : 0;
-    if (len <= 125) {
-      s[at + 1] = m | len;
-      at += 2;
-    } else if (len <= 0xffff) {
-      s[at + 1] = m | 126;
-      s[at + 2] = len >>> 8;
-      s[at + 3] = len & 0xff;
-      at += 4;
-    } else {
-      s[at + 1] = m | 127;
-      s[at + 2] = 0;
-      s[at + 3] = 0;
-      const hi = Math.floor(len / 0x100000000);
-      s[at + 4] = (hi >>> 8) & 0xff;
-      s[at + 5] = hi & 0xff;
-      s[at + 6] = (len >>> 24) & 0xff;
-      s[at + 7] = (len >>> 16) & 0xff;
-      s[at + 8] = (len >>> 8) & 0xff;
-      s[at + 9] = len & 0xff;
-      at += 10;
-    }
+    at = writeFrameHeader(this.#slab, at, b0, len, this.#masking);
     if (this.#masking) {
-      writeMaskKey(s, at);
+      writeMaskKey(this.#slab, at);
       at += 4;
     }
     return at;

@@ -6,30 +6,13 @@
 import { encoder } from "../core/text.js";
 import type { MessageCodec } from "./extensions/codec.js";
 import { Opcode } from "./opcodes.js";
+import { writeFrameHeader } from "./outbox.js";
 
 /** An unmasked frame: header and payload in one buffer (RFC 6455 §5.2). */
 export function frameBytes(opcode: number, rsv1: boolean, payload: Uint8Array): Uint8Array {
   const len = payload.length;
-  const head = len <= 125 ? 2 : len <= 0xffff ? 4 : 10;
-  const out = new Uint8Array(head + len);
-  out[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
-  if (len <= 125) {
-    out[1] = len;
-  } else if (len <= 0xffff) {
-    out[1] = 126;
-    out[2] = len >>> 8;
-    out[3] = len & 0xff;
-  } else {
-    out[1] = 127;
-    const hi = Math.floor(len / 0x100000000);
-    out[4] = (hi >>> 8) & 0xff;
-    out[5] = hi & 0xff;
-    out[6] = (len >>> 24) & 0xff;
-    out[7] = (len >>> 16) & 0xff;
-    out[8] = (len >>> 8) & 0xff;
-    out[9] = len & 0xff;
-  }
-  out.set(payload, head);
+  const out = new Uint8Array((len <= 125 ? 2 : len <= 0xffff ? 4 : 10) + len);
+  out.set(payload, writeFrameHeader(out, 0, 0x80 | (rsv1 ? 0x40 : 0) | opcode, len, false));
   return out;
 }
 
