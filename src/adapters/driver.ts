@@ -274,8 +274,9 @@ export class ConnectionDriver {
           queueMicrotask(() => run());
         }
       }
-      if (!this.#transport.write(chunks, done) && !this.#congested) {
-        // The peer sends faster than it reads our replies: stop reading it until it catches up.
+      if (!this.#transport.write(chunks, done) && !this.#congested && !this.#transport.readsWhileCongested) {
+        // The peer sends faster than it reads our replies: stop reading it until it catches up (a
+        // server; a client reads on, see Transport.readsWhileCongested).
         this.#congested = true;
         this.#transport.pauseReading?.(true);
       }

@@ -15,6 +15,14 @@ export interface Transport {
   consumed?(): boolean;
   /** Bytes written but not yet taken by the operating system (0, or absent, when it keeps none). */
   pending?(): number;
+  /**
+   * True when the driver must not stop reading while writes wait (only the application's pause()
+   * stops it): set for clients, whose queued bytes are their own sends, and whose reading is what lets
+   * a server that itself stops reading while congested (ours) take them. Two ends that both stopped
+   * reading until their writes drained would wait for each other forever: at once over an HTTP/2
+   * stream's 64 KiB window, past the kernel's buffers over TCP.
+   */
+  readonly readsWhileCongested?: boolean;
   /** Stops (true) or restarts (false) reading, where the transport can. */
   pauseReading?(paused: boolean): void;
   /** Closes after what was written is flushed. */

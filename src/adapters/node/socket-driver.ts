@@ -17,7 +17,11 @@ export class SocketTransport implements Transport {
   // Frames up to 64 KiB are coalesced into one buffer (one write call, not one per chunk)...
   readonly vectored = false;
 
-  constructor(private readonly socket: Duplex) {}
+  /** `readsWhileCongested`: see Transport (true for a client's socket). */
+  constructor(
+    private readonly socket: Duplex,
+    readonly readsWhileCongested = false,
+  ) {}
 
   // ...which the connection reuses once Node has handed every byte to the kernel: a write that
   // completes at once leaves nothing queued and keeps no reference to the buffer.

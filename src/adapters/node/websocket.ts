@@ -198,7 +198,7 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
     this.conn = conn;
     (socket as { setTimeout?: (ms: number) => void }).setTimeout?.(0);
     (socket as { setNoDelay?: (on?: boolean) => void }).setNoDelay?.(true);
-    const transport = (this.transport = new SocketTransport(socket));
+    const transport = (this.transport = new SocketTransport(socket, !this._isServer));
     const driver = (this.driver = driveSocket(socket, transport, conn, this, o));
     driver.pump();
     // What came with the upgrade is read on the next tick, as ws's socket.unshift() has it: after
