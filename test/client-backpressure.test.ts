@@ -10,14 +10,16 @@ afterEach(async () => {
   servers = [];
 });
 
-function closed(ws: WebSocket): Promise<unknown> {
-  return new Promise((resolve) => ws.once("close", resolve));
+function closed(ws: WebSocket): Promise<void> {
+  return new Promise((resolve) => ws.once("close", () => resolve()));
 }
 
 async function echoes(ws: WebSocket, payloads: Buffer[]): Promise<void> {
   const got: Buffer[] = [];
   const all = new Promise<void>((resolve, reject) => {
-    ws.on("message", (data: Buffer) => got.push(data) === payloads.length && resolve());
+    ws.on("message", (data) => {
+      if (got.push(data as Buffer) === payloads.length) resolve();
+    });
     ws.once("close", (code) => reject(new Error(`closed ${code} after ${got.length} of ${payloads.length}`)));
   });
   for (const p of payloads) ws.send(p);
@@ -28,11 +30,11 @@ async function echoes(ws: WebSocket, payloads: Buffer[]): Promise<void> {
 describe("client backpressure (any transport)", () => {
   it("a client keeps reading while its own sends wait: 48 x 1 MiB pipelined to our own server over TCP all come back (it deadlocked: both ends stopped reading)", async () => {
     const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
-    await new Promise((r) => wss.once("listening", r));
+    await new Promise<void>((r) => wss.once("listening", () => r()));
     servers.push({ close: () => new Promise<void>((r) => (wss.clients.forEach((c) => c.terminate()), wss.close(() => r()))) });
     wss.on("connection", (ws) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
     const ws = connect(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate: false });
-    await new Promise((r) => ws.once("open", r));
+    await new Promise<void>((r) => ws.once("open", () => r()));
     await echoes(ws, Array.from({ length: 48 }, (_, i) => Buffer.alloc(1 << 20, i)));
     ws.close();
     await closed(ws);

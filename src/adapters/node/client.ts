@@ -13,34 +13,16 @@ import { acceptKey } from "../../protocol/handshake/accept.js";
 import { TOKEN } from "../../protocol/handshake/client.js";
 import { unescape } from "node:querystring";
 import type { Duplex } from "node:stream";
-import type { ConnectionOptions, MessageCodec } from "../../protocol/connection.js";
-import { parseExtensions } from "../../protocol/extensions/header.js";
+import type { ClientHttp2Session } from "node:http2";
+import type { ConnectionOptions } from "../../protocol/connection.js";
 import { clientNegotiator, type PerMessageDeflateOptions } from "../deflate.js";
 import type { DriverLimits } from "../driver.js";
 import { CONNECTING } from "../facade.js";
 import { rethrowLater } from "../events.js";
+import { checkAnswer, emitErrorAndClose, kAborted, type HandshakingSocket } from "./client-handshake.js";
+import { openOverHttp2 } from "./http2-client.js";
 
-/** Marks a request aborted on purpose, so its 'error' is not reported twice. */
-export const kAborted = Symbol("wasmsocket.aborted");
-
-/**
- * What the client side needs of the WebSocket it opens (websocket.ts's class is one): an interface,
- * so that the two files do not import each other.
- */
-export interface HandshakingSocket {
-  readonly url: string;
-  readonly readyState: number;
-  _url: string;
-  _req: http.ClientRequest | null;
-  _redirects: number;
-  _readyState: number;
-  emit(event: string, ...args: unknown[]): boolean;
-  listenerCount(event: string): number;
-  emitError(err: Error): void;
-  emitClose(): void;
-  abortHandshake(message: string, stream?: Duplex): void;
-  setSocket(socket: Duplex, head: Uint8Array, opts: { protocol: string; extensions: string; codec?: MessageCodec | undefined }): void;
-}
+export { kAborted, type HandshakingSocket } from "./client-handshake.js";
 
 /** ws's options for `new WebSocket(url, protocols, options)`, plus ours (README, "From ws"). `W`: the socket finishRequest is given. */
 export interface ClientOptions<W = HandshakingSocket> extends Omit<ConnectionOptions, "negotiator">, DriverLimits, Omit<https.RequestOptions, "timeout" | "path" | "host" | "port" | "protocol" | "method"> {
@@ -64,6 +46,12 @@ export interface ClientOptions<W = HandshakingSocket> extends Omit<ConnectionOpt
   generateMask?: (mask: Buffer) => void;
   /** An addition kept from earlier versions: TLS options as one object (ws takes them at top level). */
   tls?: tls.ConnectionOptions;
+  /**
+   * An addition: open the socket as a stream of an HTTP/2 session (RFC 8441), shared with the other
+   * sockets to the same origin and TLS options, or of the session given; HTTP/1.1 when the server
+   * does not offer extended CONNECT (`ws.httpVersion` says which). ws:// means h2c with prior knowledge.
+   */
+  http2?: boolean | ClientHttp2Session;
 }
 
 function netConnect(options: net.NetConnectOpts & { socketPath?: string; path?: string }): net.Socket {
@@ -84,12 +72,6 @@ interface Origin {
   hostOrSocketPath: string | undefined;
 }
 const origins = new WeakMap<HandshakingSocket, Origin>();
-
-function emitErrorAndClose(ws: HandshakingSocket, err: Error): void {
-  ws._readyState = 2;
-  ws.emitError(err);
-  ws.emitClose();
-}
 
 /** Starts the opening handshake of `ws` (ws's initAsClient). Throws for an invalid URL or protocols. */
 export function initAsClient<W extends HandshakingSocket>(ws: W, address: string | URL, protocols: string[], options: ClientOptions<W>): void {
@@ -178,6 +160,11 @@ export function initAsClient<W extends HandshakingSocket>(ws: W, address: string
     }
   }
 
+  if (opts.http2 && !ipc && ws._redirects === 0) {
+    const fallback = () => initAsClient(ws, url, protocols, { ...options, http2: false });
+    return openOverHttp2(ws, { url, secure, headers: opts.headers, auth: opts.auth, offered: protocolSet, negotiator, options: opts }, fallback);
+  }
+
   let req: http.ClientRequest;
   if (opts.followRedirects) {
     if (ws._redirects === 0) {
@@ -259,30 +246,10 @@ export function initAsClient<W extends HandshakingSocket>(ws: W, address: string
     if (upgrade === undefined || upgrade.toLowerCase() !== "websocket") return fail("Invalid Upgrade header");
     const digest = acceptKey(key);
     if (res.headers["sec-websocket-accept"] !== digest) return fail("Invalid Sec-WebSocket-Accept header");
-    const serverProtocol = res.headers["sec-websocket-protocol"];
-    if (serverProtocol !== undefined) {
-      if (!protocolSet.size) return fail("Server sent a subprotocol but none was requested");
-      if (!protocolSet.has(serverProtocol)) return fail("Server sent an invalid subprotocol");
-    } else if (protocolSet.size) return fail("Server sent no subprotocol");
-    let codec: MessageCodec | undefined;
-    const extensions = res.headers["sec-websocket-extensions"];
-    if (extensions !== undefined) {
-      if (!negotiator) return fail("Server sent a Sec-WebSocket-Extensions header but no extension was requested");
-      let names: string[];
-      try {
-        names = parseExtensions([extensions]).map((e) => e.name);
-      } catch {
-        return fail("Invalid Sec-WebSocket-Extensions header");
-      }
-      if (names.length !== 1 || names[0] !== "permessage-deflate") return fail("Server indicated an extension that was not requested");
-      try {
-        codec = negotiator.accept(extensions);
-      } catch {
-        return fail("Invalid Sec-WebSocket-Extensions header");
-      }
-    }
+    const answer = checkAnswer(protocolSet, negotiator, res.headers["sec-websocket-protocol"], res.headers["sec-websocket-extensions"]);
+    if (typeof answer === "string") return fail(answer);
     socket.removeListener("error", noop);
-    ws.setSocket(socket, head, { protocol: serverProtocol ?? "", extensions: codec ? "permessage-deflate" : "", codec });
+    ws.setSocket(socket, head, answer);
   });
 
   if (opts.finishRequest) opts.finishRequest(req, ws);

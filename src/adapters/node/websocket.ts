@@ -124,6 +124,11 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
   /** @internal */ _binaryType: BinaryType = "nodebuffer";
   /** @internal The upgraded socket (ws names it `_socket`; ws's tests and some tools read it). */
   _socket: Duplex | null = null;
+  /**
+   * An addition: "2" when this socket runs over an HTTP/2 stream (RFC 8441; a client asked for it
+   * with `http2`), "1.1" over an upgraded HTTP/1.1 connection (also after an `http2` client fell back).
+   */
+  httpVersion: "1.1" | "2" = "1.1";
   /** @internal The client's pending http.ClientRequest. */
   _req: http.ClientRequest | null = null;
   /** @internal */ _isServer: boolean;
