@@ -158,6 +158,24 @@ describe("HTTP/2 over TLS (createSecureServer, allowHTTP1)", () => {
     expect([r.status, r.body]).toEqual([418, "app"]);
   });
 
+  it("after the close handshake, a client that does not end its side gets RST_STREAM(NO_ERROR), and the server socket closes cleanly", async () => {
+    // Chromium does this: it never sends END_STREAM after its close frame.
+    const r = await h2ws(session, "/ws", { headers: { "x-tag": "no-end" } });
+    r.ws!.removeAllListeners("close");
+    const stream = r.stream;
+    // ws's listeners off: it would end our side on the server's END_STREAM.
+    for (const e of ["data", "end"]) stream.removeAllListeners(e);
+    const got: Buffer[] = [];
+    stream.on("data", (d: Buffer) => got.push(d));
+    const rst = within(new Promise<number>((res) => stream.once("close", () => res(stream.rstCode!))), 2000, "the server's RST_STREAM");
+    // A masked close frame, 4003, and no END_STREAM.
+    stream.write(Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x0f, 0xa3]));
+    expect(await rst).toBe(http2.constants.NGHTTP2_NO_ERROR);
+    expect([...Buffer.concat(got)]).toEqual([0x88, 0x02, 0x0f, 0xa3]);
+    for (let t = 0; t < 50 && !serverCloses.some(([tag]) => tag === "no-end"); t++) await new Promise((res) => setTimeout(res, 20));
+    expect(serverCloses.filter(([tag]) => tag === "no-end")).toEqual([["no-end", 4003]]);
+  });
+
   it("serves ws's client over HTTP/1.1 on the same TLS port (allowHTTP1)", async () => {
     const n = seen.length;
     const ws = new WS(`wss://localhost:${port}/ws`, { ca: cert });

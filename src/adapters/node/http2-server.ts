@@ -4,8 +4,9 @@
 // accept), decided by the same policy as an HTTP/1.1 upgrade (../upgrade-policy.ts: verifyClient,
 // handleProtocols, permessage-deflate, fail closed), answered with `:status 200` or a 4xx/5xx that
 // ends the stream, and the Http2Stream (a Duplex) is then driven like any upgraded socket. What the
-// stream does maps to the WebSocket as a TCP socket's would: END_STREAM after our close frame, a
-// RST_STREAM or the session's end is 1006 for that socket only, HTTP/2 flow control is backpressure.
+// stream does maps to the WebSocket as a TCP socket's would: END_STREAM after our close frame (then
+// RST_STREAM(NO_ERROR) if the peer does not end its side), a RST_STREAM or the session's end is 1006
+// for that socket only, HTTP/2 flow control is backpressure.
 // A GOAWAY from the peer closes the session's WebSockets with 1001. Other streams are left alone.
 import http2 from "node:http2";
 import type * as http from "node:http";
@@ -258,6 +259,12 @@ function accept<W extends Closable>(
     rethrowLater(e);
   }
   if (ws) track(stream.session as OurSession | undefined, ws, stream);
+  // Our side ended (END_STREAM went out after the close handshake, or a protocol error's close):
+  // the stream is done. A peer that never ends its side (Chromium does not) gets RST_STREAM(NO_ERROR)
+  // (RFC 9113 §8.1) instead of holding the socket for the driver's linger time.
+  stream.once("finish", () => {
+    if (!stream.readableEnded && !stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
 }
 
 /** node:http2's own 'stream' listener of the compatibility API (a 'request' listener): not an application's. */
