@@ -274,6 +274,26 @@ describe("HTTP/2 edge cases", () => {
     }
   });
 
+  it("options apply as over HTTP/1.1: maxPayload closes with 1009, a ping is answered", async () => {
+    const server = http2.createServer();
+    const wss = new WebSocketServer({ server, maxPayload: 1000 });
+    wss.on("connection", echo);
+    const port = await listen(server);
+    const s = await h2session(`http://127.0.0.1:${port}`);
+    try {
+      const { ws } = await h2ws(s, "/");
+      const pong = within(new Promise<Buffer>((r) => ws!.once("pong", r)), 5000, "pong");
+      ws!.ping("p1");
+      expect(String(await pong)).toBe("p1");
+      const done = closed(ws!);
+      ws!.send(Buffer.alloc(2000));
+      expect((await within(done, 5000, "1009"))[0]).toBe(1009);
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+
   it("noServer: handleStream() on an application's own 'stream' listener (cleartext h2)", async () => {
     const server = http2.createServer({ settings: { enableConnectProtocol: true } });
     const wss = new WebSocketServer({ noServer: true });
