@@ -127,6 +127,27 @@ describe.skipIf(skip)(`WebSocket over HTTP/2 in headless Chromium (${found.ok ? 
     expect(s.close).toEqual([4321, "server says bye"]);
   });
 
+  it("with no HTTP/2 session to the origin yet, Chromium opens the WebSocket over HTTP/1.1 (allowHTTP1 serves it)", async () => {
+    requireBrowser();
+    const n = seen.length;
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const blank = await context.newPage();
+      const echoed = await blank.evaluate(async (url) => {
+        const ws = new WebSocket(url);
+        await new Promise((r) => (ws.onopen = r));
+        ws.send("fresh");
+        const data = await new Promise((r) => (ws.onmessage = (e) => r(e.data)));
+        ws.close();
+        return data;
+      }, origin.replace("https:", "wss:") + "/ws");
+      expect(echoed).toBe("fresh");
+      expect(seen[n]!.httpVersion).toBe("1.1");
+    } finally {
+      await context.close();
+    }
+  });
+
   it("a close from the browser reaches the server with its code", async () => {
     requireBrowser();
     const n = seen.length;
