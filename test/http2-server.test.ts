@@ -294,6 +294,31 @@ describe("HTTP/2 edge cases", () => {
     }
   });
 
+  it("beside the compatibility API ('request' listener): WebSockets work, other CONNECTs still get node's 405", async () => {
+    const server = http2.createServer((_req, res) => res.end("page"));
+    const wss = new WebSocketServer({ server });
+    let request: unknown;
+    wss.on("connection", (ws, req) => {
+      request = req;
+      echo(ws);
+    });
+    const port = await listen(server);
+    const s = await h2session(`http://127.0.0.1:${port}`);
+    try {
+      const { ws } = await h2ws(s, "/x");
+      ws!.send("compat");
+      expect(String((await within(nextMessage(ws!), 5000, "echo"))[0])).toBe("compat");
+      expect(request).toBeInstanceOf(http2.Http2ServerRequest);
+      const tunnel = s.request({ ":method": "CONNECT", ":authority": "example.com:443" }, { endStream: false });
+      tunnel.on("error", () => undefined);
+      expect(await within(new Promise((r) => tunnel.once("response", (h) => r(h[":status"]))), 5000, "plain CONNECT")).toBe(405);
+      ws!.close();
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+
   it("noServer: handleStream() on an application's own 'stream' listener (cleartext h2)", async () => {
     const server = http2.createServer({ settings: { enableConnectProtocol: true } });
     const wss = new WebSocketServer({ noServer: true });
