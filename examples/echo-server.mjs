@@ -30,7 +30,9 @@ if (globalThis.Deno || globalThis.Bun) {
   const { readFileSync } = await import("node:fs");
   const { WebSocketServer, backendInfo } = await import("wasmsocket/node");
   const cert = arg("cert");
-  const settings = { enableConnectProtocol: true };
+  // `--h2-window BYTES`: stream and connection receive windows (node's default: 64 KiB).
+  const window = Number(arg("h2-window", 0));
+  const settings = { enableConnectProtocol: true, ...(window ? { initialWindowSize: window } : {}) };
   // Requests that are not WebSockets: 426, as the HTTP/1.1 listener answers them.
   const onRequest = (_req, res) => {
     res.writeHead(426, { "content-type": "text/plain" });
@@ -39,6 +41,7 @@ if (globalThis.Deno || globalThis.Bun) {
   const server = cert
     ? http2.createSecureServer({ cert: readFileSync(cert), key: readFileSync(arg("key")), allowHTTP1: true, settings }, onRequest)
     : http2.createServer({ settings }, onRequest);
+  if (window) server.on("session", (session) => session.setLocalWindowSize(window));
   const wss = new WebSocketServer({ ...options, server });
   wss.on("connection", echo);
   server.listen(port, host, () => {
