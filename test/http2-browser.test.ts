@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { WebSocketServer, type WebSocket } from "../src/node.js";
+import { WebSocketServer, type WebSocket as ServerSocket } from "../src/node.js";
 import { browserRequired, findChromium } from "./helpers/chromium.js";
 import { closeServer } from "./helpers/servers.js";
 
@@ -20,6 +20,18 @@ const fixture = (f: string) => readFileSync(join(import.meta.dirname, "fixtures"
 const found = await findChromium();
 const skip = !found.ok && !browserRequired();
 if (!found.ok) console.warn(`browser tests ${skip ? "SKIPPED" : "FAIL"}: no Chromium: ${found.reason}${skip ? " (WASMSOCKET_REQUIRE_BROWSER=1 makes this a failure)" : ""}`);
+
+/** The browser's WebSocket, as the page functions below use it (this file is typed for Node). */
+interface BrowserSocket {
+  binaryType: string;
+  readonly extensions: string;
+  onopen: ((e: unknown) => void) | null;
+  onerror: ((e: unknown) => void) | null;
+  onmessage: ((e: { data: unknown }) => void) | null;
+  onclose: ((e: { code: number; reason: string; wasClean: boolean }) => void) | null;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
 
 interface Seen {
   httpVersion: string;
@@ -44,7 +56,7 @@ describe.skipIf(skip)(`WebSocket over HTTP/2 in headless Chromium (${found.ok ? 
       res.end(`<!doctype html><title>h2 ${req.httpVersion}</title>`);
     });
     wss = new WebSocketServer({ server, path: "/ws", perMessageDeflate: true });
-    wss.on("connection", (ws: WebSocket, req) => {
+    wss.on("connection", (ws: ServerSocket, req) => {
       const entry: Seen = { httpVersion: req.httpVersion, method: req.method!, extensions: ws.extensions, bytesIn: 0 };
       seen.push(entry);
       (ws as unknown as { _socket: Duplex })._socket.on("data", (d: Buffer) => (entry.bytesIn += d.length));
@@ -82,7 +94,7 @@ describe.skipIf(skip)(`WebSocket over HTTP/2 in headless Chromium (${found.ok ? 
     requireBrowser();
     const n = seen.length;
     const result = await page.evaluate(async (url) => {
-      const ws = new WebSocket(url);
+      const ws = new (globalThis as unknown as { WebSocket: new (url: string) => BrowserSocket }).WebSocket(url);
       ws.binaryType = "arraybuffer";
       const inbox: unknown[] = [];
       const waiters: ((v: unknown) => void)[] = [];
@@ -134,7 +146,7 @@ describe.skipIf(skip)(`WebSocket over HTTP/2 in headless Chromium (${found.ok ? 
     try {
       const blank = await context.newPage();
       const echoed = await blank.evaluate(async (url) => {
-        const ws = new WebSocket(url);
+        const ws = new (globalThis as unknown as { WebSocket: new (url: string) => BrowserSocket }).WebSocket(url);
         await new Promise((r) => (ws.onopen = r));
         ws.send("fresh");
         const data = await new Promise((r) => (ws.onmessage = (e) => r(e.data)));
@@ -152,7 +164,7 @@ describe.skipIf(skip)(`WebSocket over HTTP/2 in headless Chromium (${found.ok ? 
     requireBrowser();
     const n = seen.length;
     const code = await page.evaluate(async (url) => {
-      const ws = new WebSocket(url);
+      const ws = new (globalThis as unknown as { WebSocket: new (url: string) => BrowserSocket }).WebSocket(url);
       await new Promise((r) => (ws.onopen = r));
       const closed = new Promise<number>((r) => (ws.onclose = (e) => r(e.code)));
       ws.close(4000, "browser says bye");
