@@ -323,6 +323,28 @@ describe("HTTP/2 edge cases", () => {
     }
   });
 
+  it("response headers: `headers` option and 'headers' listeners add to the 200; a header HTTP/2 cannot carry fails closed with 500", async () => {
+    const server = http2.createServer();
+    const wss = new WebSocketServer({ server, headers: { "x-served-by": "h2" } });
+    wss.on("headers", (lines, req) => {
+      lines.push("Set-Cookie: a=1");
+      if (req.url === "/bad") lines.push("Connection: keep-alive");
+    });
+    wss.on("connection", echo);
+    const port = await listen(server);
+    const s = await h2session(`http://127.0.0.1:${port}`);
+    try {
+      const ok = await h2ws(s, "/good");
+      expect([ok.status, ok.headers["x-served-by"], ok.headers["set-cookie"]]).toEqual([200, "h2", ["a=1"]]);
+      expect((await h2ws(s, "/bad")).status).toBe(500);
+      expect(wss.clients.size).toBe(1);
+      ok.ws!.close();
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+
   it("noServer: handleStream() on an application's own 'stream' listener (cleartext h2)", async () => {
     const server = http2.createServer({ settings: { enableConnectProtocol: true } });
     const wss = new WebSocketServer({ noServer: true });
