@@ -5,6 +5,9 @@
 //   bun examples/echo-server.mjs --port 9001
 //   deno run -A examples/echo-server.mjs --port 9001
 // `--deflate-engine pako` compresses with the portable engine (browsers, workers) instead of zlib.
+// Node only, WebSockets over HTTP/2 (RFC 8441), extended CONNECT enabled:
+//   node examples/echo-server.mjs --http2 --port 9001                           cleartext h2 (prior knowledge)
+//   node examples/echo-server.mjs --http2 --cert cert.pem --key key.pem         h2 over TLS, and HTTP/1.1 upgrades (ALPN)
 const args = globalThis.Deno ? Deno.args : process.argv.slice(2);
 const arg = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
@@ -22,6 +25,29 @@ if (globalThis.Deno || globalThis.Bun) {
   const { serve, backendInfo } = await import(`wasmsocket/${runtime}`);
   serve({ ...options, port, hostname: host }, echo);
   console.log(`listening on ws://${host}:${port} (${runtime}, core: ${backendInfo().name})`);
+} else if (args.includes("--http2")) {
+  const http2 = await import("node:http2");
+  const { readFileSync } = await import("node:fs");
+  const { WebSocketServer, backendInfo } = await import("wasmsocket/node");
+  const cert = arg("cert");
+  // `--h2-window BYTES`: stream and connection receive windows (node's default: 64 KiB).
+  const window = Number(arg("h2-window", 0));
+  const settings = { enableConnectProtocol: true, ...(window ? { initialWindowSize: window } : {}) };
+  // Requests that are not WebSockets: 426, as the HTTP/1.1 listener answers them.
+  const onRequest = (_req, res) => {
+    res.writeHead(426, { "content-type": "text/plain" });
+    res.end("Upgrade Required");
+  };
+  const server = cert
+    ? http2.createSecureServer({ cert: readFileSync(cert), key: readFileSync(arg("key")), allowHTTP1: true, settings }, onRequest)
+    : http2.createServer({ settings }, onRequest);
+  if (window) server.on("session", (session) => session.setLocalWindowSize(window));
+  const wss = new WebSocketServer({ ...options, server });
+  wss.on("connection", echo);
+  server.listen(port, host, () => {
+    const how = cert ? "HTTP/2 over TLS and HTTP/1.1" : "cleartext HTTP/2, prior knowledge";
+    console.log(`listening on ${cert ? "wss" : "ws"}://${host}:${server.address().port} (${how}; node, core: ${backendInfo().name})`);
+  });
 } else {
   const { WebSocketServer, backendInfo } = await import("wasmsocket/node");
   const wss = new WebSocketServer({ ...options, port, host }, () => {

@@ -4,6 +4,8 @@
 // Reports msgs/s, MB/s, p50/p99 RTT, server CPU per message and peak RSS, and idle memory per
 // connection; writes bench/results/e2e-latest.{json,md,svg}.
 //   npm run bench:e2e [-- --runs 3 --seconds 4 --only node,ws --workloads 32B,4KiB,1MiB,4KiBz]
+// Then bench/e2e/http2.mjs (our server over HTTP/1.1 vs HTTP/2), unless --no-http2, or --only
+// leaves out "http2".
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
@@ -204,3 +206,8 @@ for (const w of WORKLOADS) {
 }
 writeFileSync(`${root}bench/results/e2e-latest.svg`, `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="10" y="16" fill="#555">${meta.machine}, ${meta.date.slice(0, 10)}, median of ${meta.runs}</text>${svg}</svg>\n`);
 console.log("\nwritten: bench/results/e2e-latest.{json,md,svg}");
+
+if (!REPORT_ONLY && !args.includes("--no-http2") && (!only || only.includes("http2"))) {
+  console.log("\nHTTP/1.1 vs HTTP/2 (bench/e2e/http2.mjs):");
+  execFileSync(node, ["bench/e2e/http2.mjs", "--runs", String(RUNS), "--seconds", String(SECONDS)], { cwd: root, stdio: "inherit" });
+}

@@ -5,6 +5,7 @@
 // nothing a request carries or a hook throws escapes a Node event, only an explicit yes from
 // verifyClient accepts (a promise too), a hook that never answers is cut by `handshakeTimeout`, and
 // two of our servers on one http.Server with different paths do not answer each other's requests.
+// A fourth door, ours: extended CONNECT streams of a node:http2 server (RFC 8441; ./http2-server.ts).
 // Past 350 lines because it is ws's whole WebSocketServer (three doors, close(), clients, hooks and
 // events); the decision on a request lives in ../upgrade-policy.ts.
 import { EventEmitter } from "node:events";
@@ -12,6 +13,8 @@ import { Topics, type PublishData } from "../topics.js";
 import type { Broker } from "../broker.js";
 import http from "node:http";
 import https from "node:https";
+import type http2 from "node:http2";
+import { attachHttp2, handleStream, isHttp2Server, type Http2AnyServer } from "./http2-server.js";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
 import { acceptKey } from "../../protocol/handshake/accept.js";
@@ -38,8 +41,8 @@ export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket> ex
   host?: string;
   port?: number;
   backlog?: number;
-  /** Attach to this HTTP(S) server's 'upgrade' event. */
-  server?: http.Server | https.Server;
+  /** Attach to this HTTP(S) server's 'upgrade' event; a node:http2 server's WebSocket streams too (README, "HTTP/2"). */
+  server?: http.Server | https.Server | Http2AnyServer;
   /** Handle upgrades only through handleUpgrade(). */
   noServer?: boolean;
   /** Accept upgrades only for this path (others get 400 unless another 'upgrade' listener takes them). */
@@ -126,7 +129,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   get path(): string {
     return this.options.path as string;
   }
-  private _server: http.Server | https.Server | null = null;
+  private _server: http.Server | https.Server | Http2AnyServer | null = null;
   private _removeListeners: (() => void) | null = null;
   private _state: 0 | 1 | 2 = 0; // running, closing, closed
   private _shouldEmitClose = false;
@@ -187,7 +190,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       server.on("listening", onListening);
       server.on("error", onError);
       server.on("upgrade", onUpgrade);
+      const detachHttp2 = isHttp2Server(server) ? attachHttp2(server, this, (ws, r) => this.emit("connection", ws, r)) : undefined;
       this._removeListeners = () => {
+        detachHttp2?.();
         server.removeListener("listening", onListening);
         server.removeListener("error", onError);
         server.removeListener("upgrade", onUpgrade);
@@ -199,7 +204,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
    * An upgrade for another path on a shared http.Server: ws answers 400. So do we, unless a listener
    * that is not one of our servers is on it (it may take the socket), or another of ours took it.
    */
-  private unmatched(server: http.Server | https.Server, socket: ClaimedSocket): void {
+  private unmatched(server: http.Server | https.Server | Http2AnyServer, socket: ClaimedSocket): void {
     if (server.listeners("upgrade").some((l) => !(l as Tagged)[kOurs])) return;
     setImmediate(() => {
       if (!socket[kClaimed]) abortHandshake(socket, 400);
@@ -310,7 +315,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
           case "refused":
             return abortHandshake(socket, decision.status, decision.message, decision.headers as http.OutgoingHttpHeaders | undefined);
           case "failed":
-            this.clientError(decision.error, socket, req);
+            this._clientError(decision.error, socket, req);
             return abortHandshake(socket, 500);
           case "gone":
             return void socket.destroy();
@@ -357,10 +362,37 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     } catch (e) {
       // A 'headers' listener that throws, or headers HTTP cannot carry: fail closed, with 500.
       deflate?.codec.close?.();
-      this.clientError(e, socket, req);
+      this._clientError(e, socket, req);
       return abortHandshake(socket, 500);
     }
     socket.write(lines.concat("\r\n").join("\r\n"));
+    this._adopt(socket, protocol, deflate, req, cb, head, ws);
+  }
+
+  /**
+   * An addition: completes a WebSocket handshake on an HTTP/2 extended CONNECT stream (RFC 8441),
+   * as handleUpgrade() does for an HTTP/1.1 upgrade (for `noServer`, or an application's own
+   * 'stream' listener); a refused request is answered on the stream. `cb(ws, req)` once it is open.
+   */
+  handleStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, cb: (ws: InstanceType<T>, request: http.IncomingMessage) => void): void {
+    handleStream(this, stream, headers, cb);
+  }
+
+  /** @internal 0 running, 1 closing, 2 closed (./http2-server.ts). */
+  _runState(): number {
+    return this._state;
+  }
+
+  /** @internal Opens a WebSocket over `socket` once the response went out, tracks it, and calls `cb`. */
+  _adopt(
+    socket: Duplex,
+    protocol: string,
+    deflate: { extensions: string; codec: MessageCodec } | undefined,
+    req: http.IncomingMessage,
+    cb: (ws: InstanceType<T>, request: http.IncomingMessage) => void,
+    head: Uint8Array = Buffer.alloc(0),
+    ws: InstanceType<T> = new this.options.WebSocket!(null, this.options as never) as InstanceType<T>,
+  ): InstanceType<T> {
     ws.setSocket(socket, head, { protocol, extensions: deflate ? "permessage-deflate" : "", codec: deflate?.codec });
     ws._topics = this._topics;
     const tracking = this.options.clientTracking;
@@ -377,6 +409,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       // The application's own listener: reported as Node reports it, after the 101 went out.
       rethrowLater(e);
     }
+    return ws;
   }
 
   /** A failed check: 'wsClientError' when listened to (the listener answers), else the HTTP error. */
@@ -388,7 +421,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     abortHandshake(socket, code, message, headers);
   }
 
-  private clientError(e: unknown, socket: Duplex, req: http.IncomingMessage): void {
+  /** @internal */
+  _clientError(e: unknown, socket: Duplex, req: http.IncomingMessage): void {
     if (this.listenerCount("wsClientError") > 0) this.emit("wsClientError", e instanceof Error ? e : new Error(String(e)), socket, req);
   }
 }
