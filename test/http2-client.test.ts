@@ -144,21 +144,50 @@ describe("WebSocket over HTTP/2, client (RFC 8441)", () => {
     await closed(next);
   });
 
-  it("falls back to HTTP/1.1 when the server's SETTINGS lack ENABLE_CONNECT_PROTOCOL (a new TLS connection), httpVersion '1.1'", async () => {
+  /** A TLS node:http2 server with allowHTTP1 (its connections and sessions counted, and destroyed on close). */
+  async function secureH2(): Promise<{ server: http2.Http2SecureServer; port: number; connections: () => number }> {
     const server = http2.createSecureServer({ cert, key, allowHTTP1: true });
+    const sockets = new Set<import("node:net").Socket>();
+    server.on("secureConnection", (s) => (sockets.add(s), s.on("close", () => sockets.delete(s))));
     let connections = 0;
     server.on("secureConnection", () => connections++);
-    const wss = new WebSocketServer({ server: server as never }); // HTTP/1.1 upgrades through allowHTTP1
-    wss.on("connection", (ws) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    servers.push({ close: () => new Promise<void>((r) => (wss.close(), server.close(() => r()))) });
-    const ws = await open(`wss://localhost:${(server.address() as AddressInfo).port}/`);
+    servers.push({ close: () => new Promise<void>((r) => (sockets.forEach((s) => s.destroy()), server.close(() => r()))) });
+    return { server, port: (server.address() as AddressInfo).port, connections: () => connections };
+  }
+
+  it("falls back to HTTP/1.1 when the server's SETTINGS lack ENABLE_CONNECT_PROTOCOL (a new TLS connection), httpVersion '1.1'", async () => {
+    // ws's server on node:http2's HTTP/1.1 side: the h2 side never advertises extended CONNECT.
+    const { server, port, connections } = await secureH2();
+    const wss = new WsServer({ server: server as never });
+    wss.on("connection", (ws) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
+    const ws = await open(`wss://localhost:${port}/`);
     expect(ws.httpVersion).toBe("1.1");
     await echoes(ws, ["over HTTP/1.1", payload(1, 100_000, true)]);
-    expect(connections).toBe(2);
+    expect(connections()).toBe(2);
     expect(pooledSessions()).toBe(0);
     ws.close();
     await closed(ws);
+    wss.close();
+  });
+
+  it("against our WebSocketServer on node:http2 (TLS, allowHTTP1): HTTP/2, one session for several sockets, deflate and subprotocol", async () => {
+    const { server, port, connections } = await secureH2();
+    const wss = new WebSocketServer({ server, perMessageDeflate: true, handleProtocols: (set) => (set.has("chat") ? "chat" : false) });
+    wss.on("connection", (ws) => ws.on("message", (d, b) => ws.send(d, { binary: b })));
+    const sockets = await Promise.all([0, 1, 2].map(() => open(`wss://localhost:${port}/`, { protocols: ["chat"], perMessageDeflate: true })));
+    for (const ws of sockets) {
+      expect(ws.httpVersion).toBe("2");
+      expect(ws.protocol).toBe("chat");
+      expect(ws.extensions).toBe("permessage-deflate");
+    }
+    await Promise.all(sockets.map((ws, i) => echoes(ws, [payload(i, 10, false), payload(i, 200_000, true)])));
+    expect(connections()).toBe(1);
+    const closes = sockets.map(closed);
+    for (const ws of sockets) ws.close(1000, "bye");
+    for (const c of await Promise.all(closes)) expect(c).toEqual({ code: 1000, reason: "bye", wasClean: true });
+    expect(pooledSessions()).toBe(0);
+    wss.close();
   });
 
   for (const secure of [false, true]) {
