@@ -11,11 +11,11 @@
 import http2 from "node:http2";
 import type * as http from "node:http";
 import type { Duplex } from "node:stream";
-import { STATUS_CODES } from "node:http";
 import type { MessageCodec } from "../../protocol/connection.js";
-import { decideUpgrade, type ResponseHeaders, type UpgradeDecision, type VerifyClient } from "../upgrade-policy.js";
+import { decideUpgrade, type VerifyClient } from "../upgrade-policy.js";
 import { defaultDeflateEngine, deflateOptions, type PerMessageDeflateOptions } from "../deflate.js";
 import { rethrowLater } from "../events.js";
+import { checkExtendedConnect, first, isWebSocketConnect, refuseStream, requestOf, useRequest } from "./http2-request.js";
 
 /** node:http2's servers, cleartext (h2c) or TLS (with `allowHTTP1`, HTTP/1.1 upgrades on the same port). */
 export type Http2AnyServer = http2.Http2Server | http2.Http2SecureServer;
@@ -47,11 +47,10 @@ export interface StreamHost<W extends Closable> {
 
 const kOurs = Symbol("wasmsocket.http2Listener");
 const kClaimed = Symbol("wasmsocket.claimedStream");
-const kRequest = Symbol("wasmsocket.http2Request");
 const kSockets = Symbol("wasmsocket.http2Sockets");
 const kGoaway = Symbol("wasmsocket.http2Goaway");
 type Tagged = { [kOurs]?: true };
-type OurStream = http2.ServerHttp2Stream & { [kClaimed]?: true; [kRequest]?: http.IncomingMessage };
+type OurStream = http2.ServerHttp2Stream & { [kClaimed]?: true };
 type OurSession = http2.ServerHttp2Session & { [kSockets]?: Set<Closable>; [kGoaway]?: true };
 
 function ignoreError(): void {}
@@ -64,62 +63,6 @@ function guard(stream: http2.ServerHttp2Stream): void {
     session[kSockets] = new Set();
     session.on("error", ignoreError);
   }
-}
-
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** An extended CONNECT for a WebSocket (RFC 8441 §4): the streams this module takes. */
-export function isWebSocketConnect(headers: http2.IncomingHttpHeaders): boolean {
-  return headers[":method"] === "CONNECT" && first(headers[":protocol"])?.toLowerCase() === "websocket";
-}
-
-/** RFC 8441 §4–5 and RFC 6455 §4.1's version: undefined when the request may go on to the policy. */
-export function checkExtendedConnect(headers: http2.IncomingHttpHeaders): Extract<UpgradeDecision, { type: "invalid" }> | undefined {
-  const scheme = first(headers[":scheme"]);
-  if (scheme !== "https" && scheme !== "http") return { type: "invalid", status: 400, message: "Missing or invalid :scheme" };
-  const path = first(headers[":path"]);
-  if (!path || (path[0] !== "/" && path !== "*")) return { type: "invalid", status: 400, message: "Missing or invalid :path" };
-  if (!first(headers[":authority"]) && !first(headers.host)) return { type: "invalid", status: 400, message: "Missing :authority" };
-  const version = first(headers["sec-websocket-version"]);
-  // A version we do not speak: 426 with the one we do (RFC 6455 §4.4); none or garbage: 400.
-  if (version !== "13") {
-    const status = version !== undefined && /^\d+$/.test(version.trim()) ? 426 : 400;
-    return { type: "invalid", status, message: "Missing or invalid Sec-WebSocket-Version header", headers: { "sec-websocket-version": "13" } };
-  }
-  return undefined;
-}
-
-/** The request object of the 'connection' event: node:http2's compatibility request (the app's, if it made one). */
-function requestOf(stream: OurStream, headers: http2.IncomingHttpHeaders, rawHeaders?: string[]): http.IncomingMessage {
-  if (stream[kRequest]) return stream[kRequest];
-  const raw = rawHeaders ?? Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v.flatMap((x) => [k, x]) : [k, String(v)]));
-  const Req = http2.Http2ServerRequest as unknown as new (s: Duplex, h: http2.IncomingHttpHeaders, o: undefined, r: string[]) => http.IncomingMessage;
-  return (stream[kRequest] = new Req(stream, headers, undefined, raw));
-}
-
-/** Lower-case names, as HTTP/2 requires; a repeated name becomes a list. */
-function headerBlock(status: number, extra: ResponseHeaders | undefined): http2.OutgoingHttpHeaders {
-  const out: http2.OutgoingHttpHeaders = { ":status": status };
-  for (const [k, v] of Object.entries(extra ?? {})) if (v !== undefined) out[k.toLowerCase()] = v as string;
-  return out;
-}
-
-/** Answers a refused request and ends the stream. Never throws; headers HTTP/2 cannot carry fail closed with 500. */
-export function refuseStream(stream: http2.ServerHttp2Stream, status: number, message?: string, headers?: ResponseHeaders): void {
-  if (stream.destroyed || stream.closed) return;
-  if (stream.headersSent) return void stream.close(http2.constants.NGHTTP2_CANCEL);
-  const body = message ?? STATUS_CODES[status] ?? "Error";
-  try {
-    stream.respond({ ...headerBlock(status, headers), "content-type": "text/html", "content-length": Buffer.byteLength(body) });
-  } catch {
-    if (status !== 500) return refuseStream(stream, 500);
-    return void stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-  }
-  // What the client still sends on its side is read and dropped; the stream closes when both ends did.
-  stream.resume();
-  stream.end(body);
 }
 
 /** The accepting response: `:status 200`, the agreed subprotocol and extension, `options.headers`, the 'headers' event's lines. */
@@ -313,7 +256,7 @@ export function attachHttp2<W extends Closable>(server: Http2AnyServer, host: St
     const stream = req.stream;
     if (stream && isWebSocketConnect(req.headers as http2.IncomingHttpHeaders)) {
       // Ours ('stream' above): the application's compatibility request becomes the 'connection' request.
-      if (!stream[kClaimed]) stream[kRequest] = req;
+      if (!stream[kClaimed]) useRequest(stream, req);
       return;
     }
     // Any other CONNECT: node's answer when nobody listens, unless the application listens too.
