@@ -345,6 +345,21 @@ describe("HTTP/2 edge cases", () => {
     }
   });
 
+  it("a verifyClient that never answers is cut by handshakeTimeout (RST_STREAM), the session lives on", async () => {
+    const server = http2.createServer();
+    const wss = new WebSocketServer({ server, handshakeTimeout: 100, verifyClient: (_info, _cb) => undefined });
+    const port = await listen(server);
+    const s = await h2session(`http://127.0.0.1:${port}`);
+    try {
+      await expect(h2ws(s, "/")).rejects.toThrow(/rst 8/);
+      expect(s.closed || s.destroyed).toBe(false);
+      expect(wss.clients.size).toBe(0);
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+
   it("noServer: handleStream() on an application's own 'stream' listener (cleartext h2)", async () => {
     const server = http2.createServer({ settings: { enableConnectProtocol: true } });
     const wss = new WebSocketServer({ noServer: true });
