@@ -360,6 +360,31 @@ describe("HTTP/2 edge cases", () => {
     }
   });
 
+  it("publish reaches subscribers over HTTP/2 and HTTP/1.1 alike (one TLS port)", async () => {
+    const server = http2.createSecureServer({ cert, key, allowHTTP1: true });
+    const wss = new WebSocketServer({ server });
+    wss.on("connection", (ws) => {
+      ws.subscribe("room");
+      ws.send("subscribed");
+    });
+    const port = await listen(server);
+    const s = await h2session(`https://localhost:${port}`, { ca: cert });
+    try {
+      const { ws: h2 } = await h2ws(s, "/");
+      const h1 = new WS(`wss://localhost:${port}/`, { ca: cert });
+      await within(Promise.all([nextMessage(h2!), nextMessage(h1)]), 5000, "both subscribed");
+      expect(wss.subscriberCount("room")).toBe(2);
+      const got = Promise.all([nextMessage(h2!), nextMessage(h1)]);
+      expect(wss.publish("room", "to all")).toBe(6);
+      expect((await within(got, 5000, "published")).map(([d]) => String(d))).toEqual(["to all", "to all"]);
+      h1.close();
+      h2!.close();
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+
   it("noServer: handleStream() on an application's own 'stream' listener (cleartext h2)", async () => {
     const server = http2.createServer({ settings: { enableConnectProtocol: true } });
     const wss = new WebSocketServer({ noServer: true });
