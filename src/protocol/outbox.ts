@@ -18,6 +18,11 @@ const INLINE_MAX_SERVER = 512;
 const INLINE_MAX_CLIENT = 16 * 1024;
 /** Strings up to this many UTF-16 units are encoded straight into the slab. */
 const INLINE_STRING_MAX = 8 * 1024;
+/**
+ * A client's text up to this length is tried as ASCII, encoded and masked in one JS pass: the
+ * encoder call and the separate masking pass cost more than the loop for short messages.
+ */
+const FUSED_ASCII_MAX = 125;
 const MAX_HEADER = 14;
 
 /**
@@ -140,6 +145,7 @@ export class Outbox {
   writeFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array | string): void {
     const b0 = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
     if (typeof payload === "string") {
+      if (this.#masking && payload.length <= FUSED_ASCII_MAX && this.#writeAsciiMasked(b0, payload)) return;
       if (payload.length <= INLINE_STRING_MAX) return this.#writeStringInline(b0, payload);
       payload = encoder.encode(payload);
       return this.#writeLarge(b0, payload, true);
@@ -184,6 +190,39 @@ export class Outbox {
     if (this.#masking) maskInto(payload, this.#slab.subarray(start - 4, start), this.#slab, start);
     else this.#slab.set(payload, start);
     this.#pos = start + payload.length;
+  }
+
+  /** A client's short text frame if `text` is ASCII, each byte masked as it is written; false otherwise (nothing written). */
+  #writeAsciiMasked(b0: number, text: string): boolean {
+    const n = text.length;
+    this.#reserve(6 + n);
+    const s = this.#slab;
+    const at = this.#pos;
+    writeMaskKey(s, at + 2);
+    const k0 = s[at + 2]!, k1 = s[at + 3]!, k2 = s[at + 4]!, k3 = s[at + 5]!;
+    const p = at + 6;
+    let i = 0;
+    let c0: number, c1: number, c2: number, c3: number;
+    for (; i + 4 <= n; i += 4) {
+      c0 = text.charCodeAt(i);
+      c1 = text.charCodeAt(i + 1);
+      c2 = text.charCodeAt(i + 2);
+      c3 = text.charCodeAt(i + 3);
+      if ((c0 | c1 | c2 | c3) >= 0x80) return false;
+      s[p + i] = c0 ^ k0;
+      s[p + i + 1] = c1 ^ k1;
+      s[p + i + 2] = c2 ^ k2;
+      s[p + i + 3] = c3 ^ k3;
+    }
+    for (; i < n; i++) {
+      c0 = text.charCodeAt(i);
+      if (c0 >= 0x80) return false;
+      s[p + i] = c0 ^ s[at + 2 + (i & 3)]!;
+    }
+    s[at] = b0;
+    s[at + 1] = 0x80 | n;
+    this.#pos = p + n;
+    return true;
   }
 
   #writeStringInline(b0: number, text: string): void {

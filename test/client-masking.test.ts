@@ -1,0 +1,128 @@
+// What a client puts on the wire, read raw by a plain TCP server (no WebSocket library on that
+// side): every frame masked, a fresh key per frame (RFC 6455 §5.3), and each payload unmasking to
+// exactly what was sent: text short and long, ASCII and not (the short-ASCII path encodes and masks
+// in one pass and must hand anything else to the encoder), binary up to 1 MiB, across refills of
+// the key pool, and with the sender's buffers left untouched.
+import { afterEach, describe, expect, it } from "vitest";
+import net from "node:net";
+import { createHash } from "node:crypto";
+import { connect, type WebSocket } from "../src/node.js";
+
+interface Frame {
+  opcode: number;
+  masked: boolean;
+  key: number;
+  payload: Buffer;
+}
+
+/** A raw server: answers the upgrade, then parses client frames until `want` have arrived. */
+function rawServer(want: number): Promise<{ port: number; frames: Promise<Frame[]>; server: net.Server }> {
+  let done!: (f: Frame[]) => void;
+  const frames = new Promise<Frame[]>((r) => (done = r));
+  const got: Frame[] = [];
+  const server = net.createServer((s) => {
+    s.on("error", () => {});
+    let buf = Buffer.alloc(0);
+    let upgraded = false;
+    s.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (!upgraded) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const key = /sec-websocket-key: *(\S+)/i.exec(buf.subarray(0, end).toString())![1];
+        const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+        s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+        upgraded = true;
+        buf = buf.subarray(end + 4);
+      }
+      for (;;) {
+        if (buf.length < 2) return;
+        const masked = (buf[1]! & 0x80) !== 0;
+        let len = buf[1]! & 0x7f;
+        let at = 2;
+        if (len === 126) (len = buf.length >= 4 ? buf.readUInt16BE(2) : -1), (at = 4);
+        else if (len === 127) (len = buf.length >= 10 ? Number(buf.readBigUInt64BE(2)) : -1), (at = 10);
+        if (len < 0 || buf.length < at + (masked ? 4 : 0) + len) return;
+        const key = masked ? buf.readUInt32BE(at) : 0;
+        const k = buf.subarray(at, at + 4);
+        const start = at + (masked ? 4 : 0);
+        const payload = Buffer.from(buf.subarray(start, start + len));
+        if (masked) for (let i = 0; i < len; i++) payload[i]! ^= k[i & 3]!;
+        got.push({ opcode: buf[0]! & 0x0f, masked, key, payload });
+        buf = buf.subarray(start + len);
+        if (got.length === want) done(got);
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as net.AddressInfo).port, frames, server })));
+}
+
+let cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const f of cleanup) f();
+  cleanup = [];
+});
+
+async function sendAll(messages: (string | Buffer)[]): Promise<Frame[]> {
+  const { port, frames, server } = await rawServer(messages.length);
+  const ws: WebSocket = connect(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+  cleanup.push(() => {
+    ws.terminate();
+    server.close();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  for (const m of messages) ws.send(m);
+  return frames;
+}
+
+const distinctKeys = (frames: Frame[]) => new Set(frames.map((f) => f.key)).size;
+
+describe("client frames on the wire", () => {
+  it("short text, ASCII or not, at every length around the one-byte length limit, arrives masked and exact", async () => {
+    const messages: string[] = [];
+    for (let n = 0; n <= 130; n++) {
+      const ascii = Array.from({ length: n }, (_, i) => String.fromCharCode(32 + ((i * 7) % 95))).join("");
+      messages.push(ascii);
+      // One non-ASCII character at the start, in the middle, at the end; and a surrogate pair.
+      if (n > 0) for (const at of [0, n >> 1, n - 1]) messages.push(ascii.slice(0, at) + "é" + ascii.slice(at + 1));
+      if (n > 1) messages.push(ascii.slice(0, n - 2) + "𝄞");
+      messages.push("\u007f".repeat(n)); // the last ASCII code
+      if (n > 0) messages.push("\u0080" + "a".repeat(n - 1)); // the first that is not
+    }
+    const frames = await sendAll(messages);
+    expect(frames).toHaveLength(messages.length);
+    frames.forEach((f, i) => {
+      expect(f.masked).toBe(true);
+      expect(f.opcode).toBe(1);
+      expect(f.payload.toString("utf8")).toBe(messages[i]);
+      expect(f.payload.length).toBe(Buffer.byteLength(messages[i]!));
+    });
+    // 32-bit keys drawn at random: a repeat among ~900 frames is a one-in-10 000 event.
+    expect(distinctKeys(frames)).toBeGreaterThanOrEqual(frames.length - 1);
+  });
+
+  it("a fresh key per frame across several refills of the key pool", async () => {
+    const messages = Array.from({ length: 10_000 }, (_, i) => `m${i}`);
+    const frames = await sendAll(messages);
+    frames.forEach((f, i) => expect(f.payload.toString()).toBe(messages[i]));
+    // Expected repeats among 10 000 random 32-bit keys: ~0.01; a pool handed out twice gives thousands.
+    expect(distinctKeys(frames)).toBeGreaterThanOrEqual(frames.length - 2);
+  });
+
+  it("binary of every size class arrives exact, and the sender's buffers are not changed", async () => {
+    const sizes = [0, 1, 3, 4, 5, 63, 64, 127, 128, 129, 4095, 4096, 16 * 1024, 16 * 1024 + 1, 65535, 65536, 256 * 1024 + 3, 1 << 20];
+    const messages = sizes.map((n) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 131 + 7) & 0xff)));
+    const copies = messages.map((m) => Buffer.from(m));
+    const frames = await sendAll(messages);
+    frames.forEach((f, i) => {
+      expect(f.masked).toBe(true);
+      expect(f.opcode).toBe(2);
+      expect(Buffer.compare(f.payload, copies[i]!)).toBe(0);
+    });
+    messages.forEach((m, i) => expect(Buffer.compare(m, copies[i]!)).toBe(0));
+    expect(distinctKeys(frames)).toBeGreaterThanOrEqual(frames.length - 1);
+  });
+});
