@@ -16,7 +16,7 @@ interface Frame {
 }
 
 /** A raw server: answers the upgrade, then parses client frames until `want` have arrived. */
-function rawServer(want: number): Promise<{ port: number; frames: Promise<Frame[]>; server: net.Server }> {
+function rawServer(want: number, pauseMs = 0): Promise<{ port: number; frames: Promise<Frame[]>; server: net.Server }> {
   let done!: (f: Frame[]) => void;
   const frames = new Promise<Frame[]>((r) => (done = r));
   const got: Frame[] = [];
@@ -34,6 +34,11 @@ function rawServer(want: number): Promise<{ port: number; frames: Promise<Frame[
         s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
         upgraded = true;
         buf = buf.subarray(end + 4);
+        if (pauseMs) {
+          // A peer that reads late: the client's writes queue in its socket meanwhile.
+          s.pause();
+          setTimeout(() => s.resume(), pauseMs);
+        }
       }
       for (;;) {
         if (buf.length < 2) return;
@@ -63,8 +68,8 @@ afterEach(() => {
   cleanup = [];
 });
 
-async function sendAll(messages: (string | Buffer)[]): Promise<Frame[]> {
-  const { port, frames, server } = await rawServer(messages.length);
+async function sendAll(messages: (string | Buffer)[], { pauseMs = 0, turnEach = false } = {}): Promise<Frame[]> {
+  const { port, frames, server } = await rawServer(messages.length, pauseMs);
   const ws: WebSocket = connect(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
   cleanup.push(() => {
     ws.terminate();
@@ -74,7 +79,10 @@ async function sendAll(messages: (string | Buffer)[]): Promise<Frame[]> {
     ws.once("open", () => resolve());
     ws.once("error", reject);
   });
-  for (const m of messages) ws.send(m);
+  for (const m of messages) {
+    ws.send(m);
+    if (turnEach) await new Promise((r) => setImmediate(r));
+  }
   return frames;
 }
 
@@ -124,5 +132,23 @@ describe("client frames on the wire", () => {
     });
     messages.forEach((m, i) => expect(Buffer.compare(m, copies[i]!)).toBe(0));
     expect(distinctKeys(frames)).toBeGreaterThanOrEqual(frames.length - 1);
+  });
+
+  it("large messages sent turn after turn arrive exact: a masked copy is reused only once the socket is done with it", async () => {
+    // Different sizes and a different pattern each, so a buffer reused too early shows as another
+    // message's bytes; the peer reads late at first (writes pile up), then keeps up (writes complete
+    // at once and the copy is reused).
+    const sizes = [1 << 20, 300_000, (1 << 20) + 5, 20_000, 1 << 20, 2 << 20, 700_000, 1 << 20, 17_000, 1 << 20];
+    const messages = Array.from({ length: 30 }, (_, i) => {
+      const n = sizes[i % sizes.length]!;
+      const b = Buffer.allocUnsafe(n);
+      for (let j = 0; j < n; j++) b[j] = (j * 7 + i * 29) & 0xff;
+      return b;
+    });
+    const frames = await sendAll(messages, { pauseMs: 300, turnEach: true });
+    frames.forEach((f, i) => {
+      expect(f.payload.length).toBe(messages[i]!.length);
+      expect(Buffer.compare(f.payload, messages[i]!)).toBe(0);
+    });
   });
 });
