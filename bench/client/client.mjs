@@ -4,7 +4,8 @@
 // prints one JSON line: messages, msgs/s, the client's own CPU (all threads, /proc/self/stat) and,
 // given --server-pid, the server's CPU over the same window.
 //   <runtime> bench/client/client.mjs --impl ID --port P --size BYTES --type text|binary
-//     --inflight N --seconds S [--warmup S] [--server-pid PID]
+//     --inflight N --seconds S [--warmup S] [--server-pid PID] [--dist DIR]
+// --dist: another build of this library to load instead of ./dist (bench/client/ab.mjs).
 // ID: wasmsocket-node (ws-style WebSocket, wasmsocket/node), wasmsocket-whatwg (WebSocketClient,
 // wasmsocket on Node), wasmsocket-deno, wasmsocket-bun (connect() from wasmsocket/deno, /bun), ws
 // (ws's client; addons or not as WS_NO_BUFFER_UTIL / WS_NO_UTF_8_VALIDATE say), global (the runtime's
@@ -24,6 +25,7 @@ const seconds = Number(opt("seconds", 4));
 const warmup = Number(opt("warmup", 1));
 const serverPid = opt("server-pid");
 const url = `ws://127.0.0.1:${port}/`;
+const dist = opt("dist") ? new URL(`file://${opt("dist").replace(/\/?$/, "/")}`).href : "../../dist/";
 const exit = (code) => (globalThis.Deno ? Deno.exit(code) : process.exit(code));
 const fail = (msg) => {
   console.error(`${impl}: ${msg}`);
@@ -68,7 +70,7 @@ async function open() {
   switch (impl) {
     case "wasmsocket-node":
     case "ws": {
-      const { WebSocket } = impl === "ws" ? await import("ws") : await import("../../dist/node.js");
+      const { WebSocket } = impl === "ws" ? await import("ws") : await import(`${dist}node.js`);
       const ws = new WebSocket(url, { perMessageDeflate: false });
       ws.on("error", (e) => fail(String(e)));
       ws.on("message", onEcho);
@@ -79,7 +81,7 @@ async function open() {
     }
     case "wasmsocket-whatwg":
     case "global": {
-      const Ctor = impl === "global" ? globalThis.WebSocket : (await import("../../dist/node.js")).WebSocketClient;
+      const Ctor = impl === "global" ? globalThis.WebSocket : (await import(`${dist}node.js`)).WebSocketClient;
       if (!Ctor) fail("no global WebSocket (Node 20 needs --experimental-websocket)");
       const ws = impl === "global" ? new Ctor(url) : new Ctor(url, [], { perMessageDeflate: false });
       ws.binaryType = "arraybuffer";
@@ -92,7 +94,7 @@ async function open() {
     }
     case "wasmsocket-deno":
     case "wasmsocket-bun": {
-      const { connect } = await import(impl === "wasmsocket-deno" ? "../../dist/deno.js" : "../../dist/bun.js");
+      const { connect } = await import(`${dist}${impl === "wasmsocket-deno" ? "deno" : "bun"}.js`);
       const ws = connect(url, { perMessageDeflate: false });
       ws.on("error", (e) => fail(String(e)));
       ws.on("message", onEcho);

@@ -62,14 +62,14 @@ export function writeFrameHeader(s: Uint8Array, at: number, b0: number, len: num
 }
 
 export class Outbox {
-  #slab = EMPTY;
+  #slab: Uint8Array = EMPTY;
   /** Start of the bytes not yet taken, and end of the bytes written. */
   #from = 0;
   #pos = 0;
   #chunks: Uint8Array[] = [];
   #queued = 0;
   /** The full slab take() last let go of, kept for recycle(). */
-  #spent: typeof EMPTY | undefined;
+  #spent: Uint8Array | undefined;
   /** Client: the masked body made for this batch, the one take() last handed out, and one free for reuse. */
   #body: Uint8Array | undefined;
   #spentBody: Uint8Array | undefined;
@@ -81,7 +81,7 @@ export class Outbox {
   readonly #text: TextCodec;
   readonly #allocate: (n: number) => Uint8Array;
 
-  /** `allocate`: memory for a large masked payload, filled completely before it is queued (need not be zeroed). */
+  /** `allocate`: memory for slabs and large masked payloads; only bytes written are handed out, so it need not be zeroed. */
   constructor(masking: boolean, text: TextCodec, allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n)) {
     this.#masking = masking;
     this.#text = text;
@@ -179,7 +179,8 @@ export class Outbox {
   #reserve(n: number): void {
     if (this.#pos + n <= this.#slab.length) return;
     this.#sealSlab();
-    this.#slab = new Uint8Array(Math.max(n, Math.min(SLAB_MAX, Math.max(SLAB_MIN, this.#slab.length * 2))));
+    // Unzeroed where the adapter allows it: only the bytes written are ever handed out.
+    this.#slab = this.#allocate(Math.max(n, Math.min(SLAB_MAX, Math.max(SLAB_MIN, this.#slab.length * 2))));
     this.#from = this.#pos = 0;
   }
 
