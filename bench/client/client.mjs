@@ -43,6 +43,11 @@ const ticks = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return Number(f[11]) + Number(f[12]);
 };
+/** Read and write system calls so far (all threads): how many messages each write carried. */
+const syscalls = () => {
+  const io = readFileSync("/proc/self/io", "utf8");
+  return { r: Number(/syscr: (\d+)/.exec(io)[1]), w: Number(/syscw: (\d+)/.exec(io)[1]) };
+};
 const peakRssMb = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))[1]) / 1024;
 
 let received = 0;
@@ -151,6 +156,7 @@ async function openTcp() {
 await open();
 for (let i = 0; i < inflight; i++) sendOne();
 await new Promise((r) => setTimeout(r, warmup * 1000));
+const io0 = syscalls();
 const c0 = ticks("self");
 const s0 = serverPid ? ticks(serverPid) : 0;
 const n0 = received;
@@ -160,6 +166,7 @@ const n1 = received;
 const t1 = performance.now();
 const c1 = ticks("self");
 const s1 = serverPid ? ticks(serverPid) : 0;
+const io1 = syscalls();
 const hz = 100; // USER_HZ on Linux (getconf CLK_TCK); run.mjs checks it
 const messages = n1 - n0;
 const elapsed = (t1 - t0) / 1000;
@@ -171,5 +178,7 @@ console.log(JSON.stringify({
   clientCpuUsPerMsg: (((c1 - c0) / hz) / messages) * 1e6,
   serverCpuUsPerMsg: serverPid ? (((s1 - s0) / hz) / messages) * 1e6 : undefined,
   peakRssMb: peakRssMb(),
+  msgsPerWrite: messages / Math.max(1, io1.w - io0.w),
+  msgsPerRead: messages / Math.max(1, io1.r - io0.r),
 }));
 exit(0);
