@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import net from "node:net";
 import { createHash } from "node:crypto";
 import { connect, type WebSocket } from "../src/node.js";
+import { output, run } from "./helpers/runtimes.js";
+import { SIZES } from "./fixtures/large-sends-client.mjs";
 
 interface Frame {
   opcode: number;
@@ -138,9 +140,8 @@ describe("client frames on the wire", () => {
     // Different sizes and a different pattern each, so a buffer reused too early shows as another
     // message's bytes; the peer reads late at first (writes pile up), then keeps up (writes complete
     // at once and the copy is reused).
-    const sizes = [1 << 20, 300_000, (1 << 20) + 5, 20_000, 1 << 20, 2 << 20, 700_000, 1 << 20, 17_000, 1 << 20];
     const messages = Array.from({ length: 30 }, (_, i) => {
-      const n = sizes[i % sizes.length]!;
+      const n = SIZES[i % SIZES.length]!;
       const b = Buffer.allocUnsafe(n);
       for (let j = 0; j < n; j++) b[j] = (j * 7 + i * 29) & 0xff;
       return b;
@@ -151,4 +152,22 @@ describe("client frames on the wire", () => {
       expect(Buffer.compare(f.payload, messages[i]!)).toBe(0);
     });
   });
+
+  it.each(["node", "deno", "bun"])("the same on %s's own adapter (reuse follows each transport's word)", async (runtime) => {
+    const count = 20;
+    const { port, frames, server } = await rawServer(count, 300);
+    cleanup.push(() => server.close());
+    const client = run(runtime, "test/fixtures/large-sends-client.mjs", ["--url", `ws://127.0.0.1:${port}`, "--count", String(count)]);
+    cleanup.push(() => client.kill());
+    const done = output(client);
+    const got = await Promise.race([frames, done.then(({ out }) => Promise.reject(new Error(`client ended early: ${out}`)))]);
+    got.forEach((f, i) => {
+      const n = SIZES[i % SIZES.length]!;
+      expect(f.masked).toBe(true);
+      expect(f.payload.length).toBe(n);
+      let bad = -1;
+      for (let j = 0; j < n && bad < 0; j++) if (f.payload[j] !== ((j * 7 + i * 29) & 0xff)) bad = j;
+      expect(bad, `message ${i}: first wrong byte`).toBe(-1);
+    });
+  }, 60_000);
 });
