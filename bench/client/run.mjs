@@ -117,6 +117,7 @@ if (REPORT_ONLY) {
         clientCpuShare: med((x) => x.clientCpuSeconds / x.seconds),
         serverCpuUsPerMsg: med((x) => x.serverCpuUsPerMsg),
         peakRssMb: med((x) => x.peakRssMb ?? 0),
+        msgsPerWrite: med((x) => x.msgsPerWrite ?? 0),
         extensions: ok[0]?.extensions ?? "",
         error: ok.length ? undefined : runs[0].error,
       };
@@ -137,19 +138,22 @@ const paired = (r, anchor, f) => {
   const xs = r.runs.map((x, i) => (x.error || anchor.runs[i]?.error ? NaN : f(x) / f(anchor.runs[i]))).filter((x) => x === x);
   return xs.length ? { mid: median(xs), lo: Math.min(...xs), hi: Math.max(...xs) } : undefined;
 };
+// Deno and Bun write with send/sendmsg, which /proc/self/io does not count: writes are shown for Node only.
+const ON_NODE = new Set(["node", "whatwg", "ws", "wsjs", "undici", "tcp"]);
 const ratioFmt = (q) => (!q ? "–" : `${q.mid.toFixed(2)} (${q.lo.toFixed(2)}–${q.hi.toFixed(2)})`);
 const kFmt = (x) => (x / 1e3).toFixed(x < 1e4 ? 2 : 0);
 let md = `Clients against one Bun.serve echo (bench/e2e/bun-native.mjs, permessage-deflate declined), ${meta.date.slice(0, 10)}, commit ${meta.commit}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}, ws ${meta.ws}; one connection per client process; median of ${meta.runs} runs of ${meta.seconds} s after 1 s of warm-up, taken round robin (spread: min–max); ratios to ws + addons within each round.\n\n`;
-md += `| workload | client | msgs/s (spread) | client CPU µs/msg (spread) | client CPU | server CPU µs/msg | msgs/s × ws+addons | ws+addons CPU/msg ÷ ours (higher: cheaper) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n`;
+md += `| workload | client | msgs/s (spread) | client CPU µs/msg (spread) | client CPU | msgs per write | server CPU µs/msg | msgs/s × ws+addons | ws+addons CPU/msg ÷ ours (higher: cheaper) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
 for (const w of WORKLOADS) {
   const anchor = results.find((r) => r.workload === w.id && r.id === "ws");
+  for (const r of results) r.msgsPerWrite ??= median(r.runs.filter((x) => !x.error).map((x) => x.msgsPerWrite ?? 0));
   for (const r of results.filter((x) => x.workload === w.id)) {
     const speed = paired(r, anchor, (x) => x.msgsPerSec);
     const cheap = paired(r, anchor, (x) => 1 / x.clientCpuUsPerMsg);
     const name = `${r.floor ? "*" : ""}${r.client}${r.floor ? "*" : ""}${r.error ? ` (${r.error})` : ""}`;
-    md += `| ${w.name} | ${name} | ${(r.msgsPerSec / 1e3).toFixed(r.msgsPerSec < 1e4 ? 2 : 1)} k (${kFmt(r.spread[0])}–${kFmt(r.spread[1])}) | ${r.clientCpuUsPerMsg.toFixed(2)} (${r.cpuSpread[0].toFixed(2)}–${r.cpuSpread[1].toFixed(2)}) | ${(r.clientCpuShare * 100).toFixed(0)} % | ${r.serverCpuUsPerMsg.toFixed(2)} | ${ratioFmt(speed)} | ${ratioFmt(cheap)} |\n`;
+    md += `| ${w.name} | ${name} | ${(r.msgsPerSec / 1e3).toFixed(r.msgsPerSec < 1e4 ? 2 : 1)} k (${kFmt(r.spread[0])}–${kFmt(r.spread[1])}) | ${r.clientCpuUsPerMsg.toFixed(2)} (${r.cpuSpread[0].toFixed(2)}–${r.cpuSpread[1].toFixed(2)}) | ${(r.clientCpuShare * 100).toFixed(0)} % | ${r.msgsPerWrite && ON_NODE.has(r.id) ? r.msgsPerWrite.toFixed(r.msgsPerWrite < 10 ? 2 : 0) : "–"} | ${r.serverCpuUsPerMsg.toFixed(2)} | ${ratioFmt(speed)} | ${ratioFmt(cheap)} |\n`;
   }
 }
-md += `\n*In italics*: no WebSocket library, the floors: pre-masked frames built once and written as they are, echoes counted by length, from Node's \`net\` and from C (epoll; bench/e2e/loadgen.c with one connection).\n`;
+md += `\n*In italics*: no WebSocket library, the floors: pre-masked frames built once and written as they are, echoes counted by length, from Node's \`net\` and from C (epoll; bench/e2e/loadgen.c with one connection; its CPU as it reports it, its writes not counted). Client CPU: user + system time of the client process (all threads) over the window, per echoed message; msgs per write: messages echoed per write system call of the client (/proc/self/io, Node clients only: Deno and Bun send with send/sendmsg, which it does not count), the pipeline's batching.\n`;
 writeFileSync(`${root}bench/results/client-latest.md`, md);
 console.log(`\nbench/results/client-latest.md:\n\n${md}`);
