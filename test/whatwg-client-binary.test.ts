@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer as WsServer } from "ws";
 import type { AddressInfo } from "node:net";
 import { WebSocketClient } from "../src/node.js";
-import { closeServer } from "./helpers/servers.js";
 
 const SIZES = [0, 1, 31, 32, 33, 4096, 8 * 1024 + 1, 70_000, 256 * 1024 + 7, 1 << 20, 3 << 20];
 const pattern = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 13 + seed * 7) & 0xff));
@@ -25,7 +24,10 @@ beforeAll(async () => {
   await new Promise((r) => server.once("listening", r));
   url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 });
-afterAll(() => closeServer(server));
+afterAll(async () => {
+  for (const ws of server.clients) ws.terminate();
+  await new Promise((r) => server.close(r));
+});
 
 async function receiveAll(ask: string, options: object): Promise<unknown[]> {
   const ws = new WebSocketClient(url, undefined, options);
