@@ -507,3 +507,86 @@ describe("examples/echo-server.mjs --http2", () => {
     }
   });
 });
+
+// Found by attacking the HTTP/2 door from outside (each red without its fix).
+describe("HTTP/2: what an outside attack found", () => {
+  /** An extended CONNECT the client does not end (endStream: false), as an attacker would leave it. */
+  function rawConnect(s: http2.ClientHttp2Session, path: string, extra: http2.OutgoingHttpHeaders = {}): http2.ClientHttp2Stream {
+    const st = s.request({ ":method": "CONNECT", ":protocol": "websocket", ":scheme": "http", ":path": path, ":authority": "localhost", "sec-websocket-version": "13", ...extra }, { endStream: false });
+    st.on("error", () => {});
+    return st;
+  }
+
+  it("a refused stream the client keeps open is closed by the server (RST_STREAM(NO_ERROR)), so they cannot pile up", async () => {
+    const server = http2.createServer();
+    const wss = new WebSocketServer({ server, verifyClient: (_info, cb) => cb(false, 401) });
+    const port = await listen(server);
+    const s = await h2session(`http://127.0.0.1:${port}`);
+    try {
+      const streams = [rawConnect(s, "/"), rawConnect(s, "/", { "sec-websocket-version": "" }), rawConnect(s, "/", { "sec-websocket-version": "8" })];
+      const results = await within(
+        Promise.all(streams.map((st) => new Promise<[unknown, number]>((r) => {
+          let status: unknown;
+          st.once("response", (h) => (status = h[":status"]));
+          st.resume();
+          st.once("close", () => r([status, st.rstCode ?? -1]));
+        }))),
+        5000,
+        "the server closing refused streams",
+      );
+      expect(results).toEqual([[401, http2.constants.NGHTTP2_NO_ERROR], [400, http2.constants.NGHTTP2_NO_ERROR], [426, http2.constants.NGHTTP2_NO_ERROR]]);
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+
+  it("server.setTimeout() does not close a session while it carries WebSockets (as HTTP/1.1 upgrades leave it behind), and applies again after", async () => {
+    const server = http2.createServer();
+    server.setTimeout(300);
+    const wss = new WebSocketServer({ server });
+    wss.on("connection", echo);
+    const port = await listen(server);
+    const s = await h2session(`http://127.0.0.1:${port}`);
+    try {
+      const { ws } = await h2ws(s, "/");
+      // Quiet for three timeouts: no frame on the session at all.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(s.destroyed || s.closed).toBe(false);
+      ws!.send("still here");
+      expect(String((await within(nextMessage(ws!), 5000, "echo after a quiet second"))[0])).toBe("still here");
+      ws!.close();
+      await within(closed(ws!), 5000, "close");
+      // No WebSocket left: the server's timeout is the session's again.
+      await within(new Promise((r) => s.once("close", r)), 5000, "the session's idle timeout after the last WebSocket");
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+
+  it("a handshake still waiting for verifyClient when the client says GOAWAY is refused (503), not opened", async () => {
+    const server = http2.createServer();
+    let answer: ((ok: boolean) => void) | undefined;
+    let asking!: () => void;
+    const asked = new Promise<void>((r) => (asking = r));
+    const wss = new WebSocketServer({ server, verifyClient: (_info, cb) => ((answer = cb), asking()) });
+    let opened = 0;
+    wss.on("connection", () => opened++);
+    const port = await listen(server);
+    const s = await h2session(`http://127.0.0.1:${port}`);
+    try {
+      const st = rawConnect(s, "/");
+      await within(asked, 5000, "verifyClient called");
+      s.goaway(http2.constants.NGHTTP2_NO_ERROR);
+      await new Promise((r) => setTimeout(r, 100));
+      answer!(true);
+      const status = await within(new Promise((r) => st.once("response", (h) => r(h[":status"]))), 5000, "the answer");
+      expect(status).toBe(503);
+      expect(opened).toBe(0);
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+});

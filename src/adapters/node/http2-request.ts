@@ -66,7 +66,12 @@ export function refuseStream(stream: http2.ServerHttp2Stream, status: number, me
     if (status !== 500) return refuseStream(stream, 500);
     return void stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   }
-  // What the client still sends on its side is read and dropped; the stream closes when both ends did.
+  // What the client still sends on its side is read and dropped, and once our side is out the
+  // stream is closed (RST_STREAM(NO_ERROR), RFC 9113 §8.1) whether or not the client ended its own:
+  // a refused stream the client keeps open would otherwise stay, and a client could pile them up.
   stream.resume();
+  stream.once("finish", () => {
+    if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
   stream.end(body);
 }

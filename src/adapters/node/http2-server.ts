@@ -48,21 +48,59 @@ export interface StreamHost<W extends Closable> {
 const kOurs = Symbol("wasmsocket.http2Listener");
 const kClaimed = Symbol("wasmsocket.claimedStream");
 const kSockets = Symbol("wasmsocket.http2Sockets");
-const kGoaway = Symbol("wasmsocket.http2Goaway");
+const kGoneAway = Symbol("wasmsocket.http2GoneAway");
+const kIdleTimeout = Symbol("wasmsocket.http2IdleTimeout");
 type Tagged = { [kOurs]?: true };
 type OurStream = http2.ServerHttp2Stream & { [kClaimed]?: true };
-type OurSession = http2.ServerHttp2Session & { [kSockets]?: Set<Closable>; [kGoaway]?: true };
+// `timeout`: what setTimeout() last set (node's setStreamTimeout keeps it there; the server sets it per session).
+type OurSession = http2.ServerHttp2Session & { timeout?: number; [kSockets]?: Set<Closable>; [kGoneAway]?: true; [kIdleTimeout]?: number };
 
 function ignoreError(): void {}
 
-/** An error listener on the stream and, once, on its session: first, before anything else. */
+/**
+ * An error listener on the stream and, once, on its session: first, before anything else. The
+ * session's GOAWAY closes its WebSockets with 1001, and a handshake still pending then is refused.
+ */
 function guard(stream: http2.ServerHttp2Stream): void {
   stream.on("error", ignoreError);
   const session = stream.session as OurSession | undefined;
   if (session && !session[kSockets]) {
-    session[kSockets] = new Set();
+    const sockets = (session[kSockets] = new Set());
     session.on("error", ignoreError);
+    session.on("goaway", () => {
+      session[kGoneAway] = true;
+      for (const w of [...sockets]) {
+        try {
+          w.close(1001, "HTTP/2 GOAWAY");
+        } catch {
+          // A socket already closing.
+        }
+      }
+    });
   }
+}
+
+/**
+ * Tracks the WebSockets of a session. While it carries any, the session has no idle timeout: as an
+ * HTTP/1.1 upgrade leaves the server's timeout (server.setTimeout) behind, a quiet WebSocket must
+ * not lose its session to it; the timeout comes back when the last one closes.
+ */
+function track(session: OurSession | undefined, ws: Closable, stream: Duplex): void {
+  const sockets = session?.[kSockets];
+  if (!session || !sockets) return;
+  if (sockets.size === 0 && session.timeout) {
+    session[kIdleTimeout] = session.timeout;
+    session.setTimeout(0);
+  }
+  sockets.add(ws);
+  stream.once("close", () => {
+    sockets.delete(ws);
+    const idle = session[kIdleTimeout];
+    if (sockets.size === 0 && idle && !session.destroyed) {
+      session[kIdleTimeout] = undefined;
+      session.setTimeout(idle);
+    }
+  });
 }
 
 /** The accepting response: `:status 200`, the agreed subprotocol and extension, `options.headers`, the 'headers' event's lines. */
@@ -81,27 +119,6 @@ function acceptHeaders<W extends Closable>(host: StreamHost<W>, protocol: string
     out[name] = prev === undefined ? m[2]! : ([] as string[]).concat(prev as string | string[], m[2]!);
   }
   return out;
-}
-
-/** Tracks the WebSockets of a session: its GOAWAY closes them with 1001; its end is each one's 1006 (their streams close). */
-function track(session: OurSession | undefined, ws: Closable, stream: Duplex): void {
-  if (!session) return;
-  const sockets = (session[kSockets] ??= new Set());
-  if (!session[kGoaway]) {
-    session[kGoaway] = true;
-    const set = sockets;
-    session.on("goaway", () => {
-      for (const w of [...set]) {
-        try {
-          w.close(1001, "HTTP/2 GOAWAY");
-        } catch {
-          // A socket already closing.
-        }
-      }
-    });
-  }
-  sockets.add(ws);
-  stream.once("close", () => sockets.delete(ws));
 }
 
 /**
@@ -153,6 +170,8 @@ export function handleStream<W extends Closable>(
       if (abandoned) return;
       switch (decision.type) {
         case "accept":
+          // The client said GOAWAY while it waited: its session's WebSockets are closing (1001).
+          if ((session as OurSession | undefined)?.[kGoneAway]) return refuseStream(stream, 503, "HTTP/2 GOAWAY");
           return accept(host, stream, decision.protocol, decision.deflate, req, cb);
         case "invalid":
         case "refused":
