@@ -345,6 +345,46 @@ describe("HTTP/2 edge cases", () => {
     }
   });
 
+  it("a verifyClient that never answers is cut by handshakeTimeout (RST_STREAM), the session lives on", async () => {
+    const server = http2.createServer();
+    const wss = new WebSocketServer({ server, handshakeTimeout: 100, verifyClient: (_info, _cb) => undefined });
+    const port = await listen(server);
+    const s = await h2session(`http://127.0.0.1:${port}`);
+    try {
+      await expect(h2ws(s, "/")).rejects.toThrow(/rst 8/);
+      expect(s.closed || s.destroyed).toBe(false);
+      expect(wss.clients.size).toBe(0);
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+
+  it("publish reaches subscribers over HTTP/2 and HTTP/1.1 alike (one TLS port)", async () => {
+    const server = http2.createSecureServer({ cert, key, allowHTTP1: true });
+    const wss = new WebSocketServer({ server });
+    wss.on("connection", (ws) => {
+      ws.subscribe("room");
+      ws.send("subscribed");
+    });
+    const port = await listen(server);
+    const s = await h2session(`https://localhost:${port}`, { ca: cert });
+    try {
+      const { ws: h2 } = await h2ws(s, "/");
+      const h1 = new WS(`wss://localhost:${port}/`, { ca: cert });
+      await within(Promise.all([nextMessage(h2!), nextMessage(h1)]), 5000, "both subscribed");
+      expect(wss.subscriberCount("room")).toBe(2);
+      const got = Promise.all([nextMessage(h2!), nextMessage(h1)]);
+      expect(wss.publish("room", "to all")).toBe(6);
+      expect((await within(got, 5000, "published")).map(([d]) => String(d))).toEqual(["to all", "to all"]);
+      h1.close();
+      h2!.close();
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+
   it("noServer: handleStream() on an application's own 'stream' listener (cleartext h2)", async () => {
     const server = http2.createServer({ settings: { enableConnectProtocol: true } });
     const wss = new WebSocketServer({ noServer: true });
@@ -464,6 +504,89 @@ describe("examples/echo-server.mjs --http2", () => {
       expect(status).toBe(426);
     } finally {
       s.destroy();
+    }
+  });
+});
+
+// Found by attacking the HTTP/2 door from outside (each red without its fix).
+describe("HTTP/2: what an outside attack found", () => {
+  /** An extended CONNECT the client does not end (endStream: false), as an attacker would leave it. */
+  function rawConnect(s: http2.ClientHttp2Session, path: string, extra: http2.OutgoingHttpHeaders = {}): http2.ClientHttp2Stream {
+    const st = s.request({ ":method": "CONNECT", ":protocol": "websocket", ":scheme": "http", ":path": path, ":authority": "localhost", "sec-websocket-version": "13", ...extra }, { endStream: false });
+    st.on("error", () => {});
+    return st;
+  }
+
+  it("a refused stream the client keeps open is closed by the server (RST_STREAM(NO_ERROR)), so they cannot pile up", async () => {
+    const server = http2.createServer();
+    const wss = new WebSocketServer({ server, verifyClient: (_info, cb) => cb(false, 401) });
+    const port = await listen(server);
+    const s = await h2session(`http://127.0.0.1:${port}`);
+    try {
+      const streams = [rawConnect(s, "/"), rawConnect(s, "/", { "sec-websocket-version": "" }), rawConnect(s, "/", { "sec-websocket-version": "8" })];
+      const results = await within(
+        Promise.all(streams.map((st) => new Promise<[unknown, number]>((r) => {
+          let status: unknown;
+          st.once("response", (h) => (status = h[":status"]));
+          st.resume();
+          st.once("close", () => r([status, st.rstCode ?? -1]));
+        }))),
+        5000,
+        "the server closing refused streams",
+      );
+      expect(results).toEqual([[401, http2.constants.NGHTTP2_NO_ERROR], [400, http2.constants.NGHTTP2_NO_ERROR], [426, http2.constants.NGHTTP2_NO_ERROR]]);
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+
+  it("server.setTimeout() does not close a session while it carries WebSockets (as HTTP/1.1 upgrades leave it behind), and applies again after", async () => {
+    const server = http2.createServer();
+    server.setTimeout(300);
+    const wss = new WebSocketServer({ server });
+    wss.on("connection", echo);
+    const port = await listen(server);
+    const s = await h2session(`http://127.0.0.1:${port}`);
+    try {
+      const { ws } = await h2ws(s, "/");
+      // Quiet for three timeouts: no frame on the session at all.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(s.destroyed || s.closed).toBe(false);
+      ws!.send("still here");
+      expect(String((await within(nextMessage(ws!), 5000, "echo after a quiet second"))[0])).toBe("still here");
+      ws!.close();
+      await within(closed(ws!), 5000, "close");
+      // No WebSocket left: the server's timeout is the session's again.
+      await within(new Promise((r) => s.once("close", r)), 5000, "the session's idle timeout after the last WebSocket");
+    } finally {
+      s.destroy();
+      await stop(wss, server);
+    }
+  });
+
+  it("a handshake still waiting for verifyClient when the client says GOAWAY is refused (503), not opened", async () => {
+    const server = http2.createServer();
+    let answer: ((ok: boolean) => void) | undefined;
+    let asking!: () => void;
+    const asked = new Promise<void>((r) => (asking = r));
+    const wss = new WebSocketServer({ server, verifyClient: (_info, cb) => ((answer = cb), asking()) });
+    let opened = 0;
+    wss.on("connection", () => opened++);
+    const port = await listen(server);
+    const s = await h2session(`http://127.0.0.1:${port}`);
+    try {
+      const st = rawConnect(s, "/");
+      await within(asked, 5000, "verifyClient called");
+      s.goaway(http2.constants.NGHTTP2_NO_ERROR);
+      await new Promise((r) => setTimeout(r, 100));
+      answer!(true);
+      const status = await within(new Promise((r) => st.once("response", (h) => r(h[":status"]))), 5000, "the answer");
+      expect(status).toBe(503);
+      expect(opened).toBe(0);
+    } finally {
+      s.destroy();
+      await stop(wss, server);
     }
   });
 });

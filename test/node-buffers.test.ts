@@ -20,6 +20,16 @@ describe("binaryAsBuffer", () => {
       { numRuns: 50 },
     );
   });
+  it("copies small ranges (the JS loop's sizes) exactly, at any offset", () => {
+    const source = new Uint8Array(300).map((_, i) => (i * 31 + 7) & 0xff);
+    for (let n = 0; n <= 40; n++) {
+      for (const offset of [0, 1, 7, 200]) {
+        const b = binaryAsBuffer(source, offset, offset + n, false);
+        expect(Buffer.isBuffer(b)).toBe(true);
+        expect(Buffer.compare(b, source.subarray(offset, offset + n))).toBe(0);
+      }
+    }
+  });
   it("wraps bytes it already owns without copying", () => {
     const own = new Uint8Array(100);
     const b = binaryAsBuffer(own, 10, 20, true);

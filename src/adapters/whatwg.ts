@@ -4,6 +4,7 @@
 // With `fragments: true` there are no 'message' events: the WHATWG class fires a non-standard
 // 'fragment' event (FragmentEventLike) instead, and messages() and socketStreams() yield nothing.
 import type { SocketEvents } from "./events.js";
+import type { BinaryFactory } from "../protocol/options.js";
 
 /** What the runtime adapters' sockets offer (the Node WebSocket and WebSocketConnection both do). */
 export interface EventSocket {
@@ -53,6 +54,18 @@ function copyBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
+/**
+ * @internal A BinaryFactory for a socket only a WhatwgWebSocket listens to: each binary message in
+ * an ArrayBuffer of its own, which the WhatwgWebSocket then hands over as it is instead of copying
+ * it again (for a socket others may listen to, it copies: they would share the bytes).
+ */
+export const exactBinary: BinaryFactory = (s, a, b, owned) => (owned && a === 0 && b === s.length ? s : Uint8Array.prototype.slice.call(s, a, b));
+
+function ownArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  const buf = bytes.buffer;
+  return bytes.byteOffset === 0 && bytes.byteLength === buf.byteLength && buf instanceof ArrayBuffer ? buf : copyBuffer(bytes);
+}
+
 export class WhatwgWebSocket extends EventTarget {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
@@ -73,9 +86,11 @@ export class WhatwgWebSocket extends EventTarget {
 
   readonly #socket: EventSocket;
 
+  /** `ownsBinary` (internal): only this object listens to `socket`, which makes binary messages with exactBinary. */
   constructor(
     readonly url: string,
     socket: EventSocket,
+    ownsBinary = false,
   ) {
     super();
     this.#socket = socket;
@@ -83,7 +98,7 @@ export class WhatwgWebSocket extends EventTarget {
     socket.on("message", (data, isBinary) => {
       let out: unknown = data;
       if (isBinary || typeof data !== "string") {
-        const copy = copyBuffer(data as Uint8Array);
+        const copy = ownsBinary ? ownArrayBuffer(data as Uint8Array) : copyBuffer(data as Uint8Array);
         out = this.binaryType === "blob" && typeof Blob === "function" ? new Blob([copy]) : copy;
       }
       this.#fire(new MessageEventLike("message", out));

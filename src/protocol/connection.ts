@@ -66,7 +66,7 @@ export class Connection {
     this.role = role;
     this.#s = resolveSettings(options);
     this.#deadlines = new Deadlines(options.clock, this.#s);
-    this.#outbox = new Outbox(role === "client", this.#s.text);
+    this.#outbox = new Outbox(role === "client", this.#s.text, this.#s.allocate);
     this.#outbound = new Outbound(this.#outbox, this.#s.fragmentSize);
   }
 

@@ -15,6 +15,8 @@ export function connect(url: string, options: ClientOptions = {}): WebSocketConn
   const proxy: Transport = {
     write: (chunks) => transport?.write(chunks) ?? true,
     pending: () => transport?.pending() ?? 0,
+    // Bun's write() keeps nothing: the connection may reuse its outgoing buffers (as a server's does).
+    consumed: () => transport?.consumed() ?? false,
     pauseReading: (p) => transport?.pauseReading(p),
     end: () => transport?.end(),
     destroy: () => transport?.destroy(),

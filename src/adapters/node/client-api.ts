@@ -1,5 +1,5 @@
 // Node's additions for clients beyond ws's class: connect(), and the browser's WebSocket API.
-import { WhatwgWebSocket, type EventSocket } from "../whatwg.js";
+import { WhatwgWebSocket, exactBinary, type EventSocket } from "../whatwg.js";
 import { WebSocket, type ClientOptions } from "./websocket.js";
 
 /** An addition: `connect(url, options)` is `new WebSocket(url, options.protocols, options)`. */
@@ -11,8 +11,10 @@ export function connect(url: string | URL, options: ClientOptions = {}): WebSock
 export class WebSocketClient extends WhatwgWebSocket {
   constructor(url: string | URL, protocols?: string | string[], options: ClientOptions = {}) {
     const list = typeof protocols === "string" ? [protocols] : protocols ?? [];
-    // Text as strings (the browser API decodes it anyway), and every failure reported through events.
-    const ws = new WebSocket(url, list, { ...options, textAsBytes: false });
-    super(String(url), ws as unknown as EventSocket);
+    // Text as strings (the browser API decodes it anyway), and every failure reported through events;
+    // binary messages made once, in the ArrayBuffer the application gets (unless it makes its own).
+    const own = options.createBinary === undefined;
+    const ws = new WebSocket(url, list, { ...options, textAsBytes: false, ...(own ? { createBinary: exactBinary } : {}) });
+    super(String(url), ws as unknown as EventSocket, own);
   }
 }

@@ -11,11 +11,11 @@
 import http2 from "node:http2";
 import type * as http from "node:http";
 import type { Duplex } from "node:stream";
-import { STATUS_CODES } from "node:http";
 import type { MessageCodec } from "../../protocol/connection.js";
-import { decideUpgrade, type ResponseHeaders, type UpgradeDecision, type VerifyClient } from "../upgrade-policy.js";
+import { decideUpgrade, type VerifyClient } from "../upgrade-policy.js";
 import { defaultDeflateEngine, deflateOptions, type PerMessageDeflateOptions } from "../deflate.js";
 import { rethrowLater } from "../events.js";
+import { checkExtendedConnect, first, isWebSocketConnect, refuseStream, requestOf, useRequest } from "./http2-request.js";
 
 /** node:http2's servers, cleartext (h2c) or TLS (with `allowHTTP1`, HTTP/1.1 upgrades on the same port). */
 export type Http2AnyServer = http2.Http2Server | http2.Http2SecureServer;
@@ -47,79 +47,60 @@ export interface StreamHost<W extends Closable> {
 
 const kOurs = Symbol("wasmsocket.http2Listener");
 const kClaimed = Symbol("wasmsocket.claimedStream");
-const kRequest = Symbol("wasmsocket.http2Request");
 const kSockets = Symbol("wasmsocket.http2Sockets");
-const kGoaway = Symbol("wasmsocket.http2Goaway");
+const kGoneAway = Symbol("wasmsocket.http2GoneAway");
+const kIdleTimeout = Symbol("wasmsocket.http2IdleTimeout");
 type Tagged = { [kOurs]?: true };
-type OurStream = http2.ServerHttp2Stream & { [kClaimed]?: true; [kRequest]?: http.IncomingMessage };
-type OurSession = http2.ServerHttp2Session & { [kSockets]?: Set<Closable>; [kGoaway]?: true };
+type OurStream = http2.ServerHttp2Stream & { [kClaimed]?: true };
+// `timeout`: what setTimeout() last set (node's setStreamTimeout keeps it there; the server sets it per session).
+type OurSession = http2.ServerHttp2Session & { timeout?: number; [kSockets]?: Set<Closable>; [kGoneAway]?: true; [kIdleTimeout]?: number };
 
 function ignoreError(): void {}
 
-/** An error listener on the stream and, once, on its session: first, before anything else. */
+/**
+ * An error listener on the stream and, once, on its session: first, before anything else. The
+ * session's GOAWAY closes its WebSockets with 1001, and a handshake still pending then is refused.
+ */
 function guard(stream: http2.ServerHttp2Stream): void {
   stream.on("error", ignoreError);
   const session = stream.session as OurSession | undefined;
   if (session && !session[kSockets]) {
-    session[kSockets] = new Set();
+    const sockets = (session[kSockets] = new Set());
     session.on("error", ignoreError);
+    session.on("goaway", () => {
+      session[kGoneAway] = true;
+      for (const w of [...sockets]) {
+        try {
+          w.close(1001, "HTTP/2 GOAWAY");
+        } catch {
+          // A socket already closing.
+        }
+      }
+    });
   }
 }
 
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** An extended CONNECT for a WebSocket (RFC 8441 §4): the streams this module takes. */
-export function isWebSocketConnect(headers: http2.IncomingHttpHeaders): boolean {
-  return headers[":method"] === "CONNECT" && first(headers[":protocol"])?.toLowerCase() === "websocket";
-}
-
-/** RFC 8441 §4–5 and RFC 6455 §4.1's version: undefined when the request may go on to the policy. */
-export function checkExtendedConnect(headers: http2.IncomingHttpHeaders): Extract<UpgradeDecision, { type: "invalid" }> | undefined {
-  const scheme = first(headers[":scheme"]);
-  if (scheme !== "https" && scheme !== "http") return { type: "invalid", status: 400, message: "Missing or invalid :scheme" };
-  const path = first(headers[":path"]);
-  if (!path || (path[0] !== "/" && path !== "*")) return { type: "invalid", status: 400, message: "Missing or invalid :path" };
-  if (!first(headers[":authority"]) && !first(headers.host)) return { type: "invalid", status: 400, message: "Missing :authority" };
-  const version = first(headers["sec-websocket-version"]);
-  // A version we do not speak: 426 with the one we do (RFC 6455 §4.4); none or garbage: 400.
-  if (version !== "13") {
-    const status = version !== undefined && /^\d+$/.test(version.trim()) ? 426 : 400;
-    return { type: "invalid", status, message: "Missing or invalid Sec-WebSocket-Version header", headers: { "sec-websocket-version": "13" } };
+/**
+ * Tracks the WebSockets of a session. While it carries any, the session has no idle timeout: as an
+ * HTTP/1.1 upgrade leaves the server's timeout (server.setTimeout) behind, a quiet WebSocket must
+ * not lose its session to it; the timeout comes back when the last one closes.
+ */
+function track(session: OurSession | undefined, ws: Closable, stream: Duplex): void {
+  const sockets = session?.[kSockets];
+  if (!session || !sockets) return;
+  if (sockets.size === 0 && session.timeout) {
+    session[kIdleTimeout] = session.timeout;
+    session.setTimeout(0);
   }
-  return undefined;
-}
-
-/** The request object of the 'connection' event: node:http2's compatibility request (the app's, if it made one). */
-function requestOf(stream: OurStream, headers: http2.IncomingHttpHeaders, rawHeaders?: string[]): http.IncomingMessage {
-  if (stream[kRequest]) return stream[kRequest];
-  const raw = rawHeaders ?? Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v.flatMap((x) => [k, x]) : [k, String(v)]));
-  const Req = http2.Http2ServerRequest as unknown as new (s: Duplex, h: http2.IncomingHttpHeaders, o: undefined, r: string[]) => http.IncomingMessage;
-  return (stream[kRequest] = new Req(stream, headers, undefined, raw));
-}
-
-/** Lower-case names, as HTTP/2 requires; a repeated name becomes a list. */
-function headerBlock(status: number, extra: ResponseHeaders | undefined): http2.OutgoingHttpHeaders {
-  const out: http2.OutgoingHttpHeaders = { ":status": status };
-  for (const [k, v] of Object.entries(extra ?? {})) if (v !== undefined) out[k.toLowerCase()] = v as string;
-  return out;
-}
-
-/** Answers a refused request and ends the stream. Never throws; headers HTTP/2 cannot carry fail closed with 500. */
-export function refuseStream(stream: http2.ServerHttp2Stream, status: number, message?: string, headers?: ResponseHeaders): void {
-  if (stream.destroyed || stream.closed) return;
-  if (stream.headersSent) return void stream.close(http2.constants.NGHTTP2_CANCEL);
-  const body = message ?? STATUS_CODES[status] ?? "Error";
-  try {
-    stream.respond({ ...headerBlock(status, headers), "content-type": "text/html", "content-length": Buffer.byteLength(body) });
-  } catch {
-    if (status !== 500) return refuseStream(stream, 500);
-    return void stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-  }
-  // What the client still sends on its side is read and dropped; the stream closes when both ends did.
-  stream.resume();
-  stream.end(body);
+  sockets.add(ws);
+  stream.once("close", () => {
+    sockets.delete(ws);
+    const idle = session[kIdleTimeout];
+    if (sockets.size === 0 && idle && !session.destroyed) {
+      session[kIdleTimeout] = undefined;
+      session.setTimeout(idle);
+    }
+  });
 }
 
 /** The accepting response: `:status 200`, the agreed subprotocol and extension, `options.headers`, the 'headers' event's lines. */
@@ -138,27 +119,6 @@ function acceptHeaders<W extends Closable>(host: StreamHost<W>, protocol: string
     out[name] = prev === undefined ? m[2]! : ([] as string[]).concat(prev as string | string[], m[2]!);
   }
   return out;
-}
-
-/** Tracks the WebSockets of a session: its GOAWAY closes them with 1001; its end is each one's 1006 (their streams close). */
-function track(session: OurSession | undefined, ws: Closable, stream: Duplex): void {
-  if (!session) return;
-  const sockets = (session[kSockets] ??= new Set());
-  if (!session[kGoaway]) {
-    session[kGoaway] = true;
-    const set = sockets;
-    session.on("goaway", () => {
-      for (const w of [...set]) {
-        try {
-          w.close(1001, "HTTP/2 GOAWAY");
-        } catch {
-          // A socket already closing.
-        }
-      }
-    });
-  }
-  sockets.add(ws);
-  stream.once("close", () => sockets.delete(ws));
 }
 
 /**
@@ -210,6 +170,8 @@ export function handleStream<W extends Closable>(
       if (abandoned) return;
       switch (decision.type) {
         case "accept":
+          // The client said GOAWAY while it waited: its session's WebSockets are closing (1001).
+          if ((session as OurSession | undefined)?.[kGoneAway]) return refuseStream(stream, 503, "HTTP/2 GOAWAY");
           return accept(host, stream, decision.protocol, decision.deflate, req, cb);
         case "invalid":
         case "refused":
@@ -313,7 +275,7 @@ export function attachHttp2<W extends Closable>(server: Http2AnyServer, host: St
     const stream = req.stream;
     if (stream && isWebSocketConnect(req.headers as http2.IncomingHttpHeaders)) {
       // Ours ('stream' above): the application's compatibility request becomes the 'connection' request.
-      if (!stream[kClaimed]) stream[kRequest] = req;
+      if (!stream[kClaimed]) useRequest(stream, req);
       return;
     }
     // Any other CONNECT: node's answer when nobody listens, unless the application listens too.
