@@ -207,6 +207,30 @@ describe("WebSocket over HTTP/2, client (RFC 8441)", () => {
     });
   }
 
+  it("a stream the server refused unprocessed (RST_STREAM REFUSED_STREAM) is tried once more, on the same session", async () => {
+    const srv = await h2({ refuseFirst: "rst" });
+    const ws = await open(srv.url);
+    await echoes(ws, ["second try"]);
+    expect(srv.streams.length).toBe(2);
+    expect(srv.sessions.length).toBe(1);
+    ws.close();
+    await closed(ws);
+  });
+
+  it("a pooled session that is closing takes no new socket: the next one opens a new session", async () => {
+    const srv = await h2();
+    const a = await open(`${srv.url}/a`);
+    const aClosed = closed(a);
+    (a.socket as http2.ClientHttp2Stream).session!.close(); // graceful: no new streams on it
+    const b = await open(`${srv.url}/b`);
+    await echoes(b, ["b"]);
+    expect(srv.connections).toBe(2);
+    // The server answers the session's GOAWAY with its own: a closes as on any GOAWAY.
+    expect(await aClosed).toEqual({ code: 1001, reason: "", wasClean: true });
+    b.close();
+    await closed(b);
+  });
+
   it("a 4xx answer fails the handshake: 'error' with the status, then 'close' 1006", async () => {
     const srv = await h2({ status: 403 });
     expect(await failure(srv.url)).toEqual({ message: "Unexpected server response: 403", code: 1006, events: ["error", "close 1006"] });

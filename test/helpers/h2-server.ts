@@ -36,6 +36,8 @@ export interface H2ServerOptions {
   forceExtensions?: string;
   /** Never answer a CONNECT. */
   hang?: boolean;
+  /** Refuse the first CONNECT unprocessed: RST_STREAM(REFUSED_STREAM). */
+  refuseFirst?: "rst";
 }
 
 /** One accepted WebSocket stream. */
@@ -102,6 +104,10 @@ export async function startH2Server(options: H2ServerOptions = {}): Promise<H2Se
       return;
     }
     if (options.hang) return;
+    if (options.refuseFirst && state.streams.length === 1) {
+      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
     if (options.status !== undefined) {
       stream.respond({ ":status": options.status }, { endStream: true });
       return;

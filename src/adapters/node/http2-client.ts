@@ -11,7 +11,7 @@ import type http from "node:http";
 import type { ExtensionNegotiator } from "../../protocol/extensions/codec.js";
 import { CloseCode } from "../../protocol/close-codes.js";
 import { checkAnswer, emitErrorAndClose, type HandshakingSocket } from "./client-handshake.js";
-import { leaseSession } from "./http2-sessions.js";
+import { leaseSession, type Readiness } from "./http2-sessions.js";
 
 /** What the HTTP/1.1 path worked out that the CONNECT request needs too (client.ts). */
 export interface Http2Target {
@@ -30,7 +30,7 @@ export interface Http2Target {
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2) or that belong to the HTTP/1.1 upgrade only. */
 const NOT_ON_H2 = new Set(["connection", "upgrade", "keep-alive", "proxy-connection", "transfer-encoding", "host", "sec-websocket-key", "http2-settings"]);
 const EMPTY = new Uint8Array(0);
-const { NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 function connectHeaders(t: Http2Target): http2.OutgoingHttpHeaders {
   const out: http2.OutgoingHttpHeaders = {};
@@ -58,7 +58,9 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
 /** Opens `ws` over an HTTP/2 stream; calls `fallback` to open it over HTTP/1.1 instead. */
 export function openOverHttp2(ws: HandshakingSocket, t: Http2Target, fallback: () => void): void {
   const given = typeof t.options.http2 === "object" ? (t.options.http2 as http2.ClientHttp2Session) : undefined;
-  const lease = leaseSession(t.url, t.secure, t.options, given);
+  let lease = leaseSession(t.url, t.secure, t.options, given);
+  /** A stream the server refused unprocessed (GOAWAY, RST_STREAM REFUSED_STREAM) is tried once more on a new session. */
+  let retried = given !== undefined;
   let stream: ClientHttp2Stream | undefined;
   let streamError: Error | undefined;
   /** Handed over, failed, aborted or fallen back: the handshake has nothing more to do. */
@@ -89,7 +91,19 @@ export function openOverHttp2(ws: HandshakingSocket, t: Http2Target, fallback: (
   const timeout = t.options.handshakeTimeout;
   if (timeout) timer = setTimeout(() => ws.abortHandshake("Opening handshake has timed out"), timeout);
 
-  lease.ready((r) => {
+  const retry = (): boolean => {
+    if (retried || done) return false;
+    retried = true;
+    const old = lease;
+    stream = undefined;
+    streamError = undefined;
+    // The new lease first: a session that is still good (a plain REFUSED_STREAM) is kept for it.
+    lease = leaseSession(t.url, t.secure, t.options);
+    old.release();
+    lease.ready(onReady);
+    return true;
+  };
+  const onReady = (r: Readiness) => {
     if (done) return;
     if (r === "fallback") {
       finish();
@@ -97,33 +111,38 @@ export function openOverHttp2(ws: HandshakingSocket, t: Http2Target, fallback: (
       return fallback();
     }
     if (r instanceof Error) return fail(r);
+    const mine = lease;
     let s: ClientHttp2Stream;
     try {
-      s = lease.session.request(connectHeaders(t), { endStream: false });
+      s = mine.session.request(connectHeaders(t), { endStream: false });
     } catch (e) {
+      // The session got GOAWAY (or closed) between its SETTINGS and this request.
+      if (mine.session.closed || mine.session.destroyed) return void (retry() || fail(e as Error));
       return fail(e as Error);
     }
     stream = s;
     // Listen for errors first: an error on a stream with no listener would crash the process.
     s.on("error", (err) => {
-      streamError ??= err;
+      if (stream === s) streamError ??= err;
     });
     s.once("close", () => {
-      lease.release();
-      if (!done) fail(streamError ?? new Error(`The HTTP/2 stream closed before the response (code ${s.rstCode})`));
+      if (done || stream !== s) return void mine.release();
+      if (s.rstCode === NGHTTP2_REFUSED_STREAM && retry()) return;
+      fail(streamError ?? new Error(`The HTTP/2 stream closed before the response (code ${s.rstCode})`));
     });
     s.once("response", (headers) => {
-      if (done) return;
+      if (done || stream !== s) return;
       const status = Number(headers[":status"]);
       if (!(status >= 200 && status < 300)) return fail(Object.assign(new Error(`Unexpected server response: ${status}`), { statusCode: status }));
       const answer = checkAnswer(t.offered, t.negotiator, headerValue(headers, "sec-websocket-protocol"), headerValue(headers, "sec-websocket-extensions"));
       if (typeof answer === "string") return fail(new Error(answer));
       finish();
-      lease.onGoaway(() => {
+      mine.onGoaway(() => {
         if (ws.readyState === 1) ws.close(CloseCode.GoingAway, "");
       });
       ws.httpVersion = "2";
       ws.setSocket(s, EMPTY, answer);
     });
-  });
+  };
+  lease.ready(onReady);
 }

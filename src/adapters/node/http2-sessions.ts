@@ -172,7 +172,10 @@ export class SessionLease {
 export function leaseSession(url: URL, secure: boolean, options: Record<string, unknown>, given?: ClientHttp2Session): SessionLease {
   if (given) return new SessionLease(adopted.get(given) ?? adopt(given));
   const key = poolKey(url, secure, options);
-  return new SessionLease(pool.get(key) ?? open(key, url, secure, options));
+  const pooled = pool.get(key);
+  // A session closing (its 'goaway' or 'close' may not have been emitted yet) takes no new stream.
+  if (pooled && !pooled.session.closed && !pooled.session.destroyed) return new SessionLease(pooled);
+  return new SessionLease(open(key, url, secure, options));
 }
 
 /** @internal For tests: how many pooled sessions are open. */
