@@ -7,7 +7,7 @@ import http2 from "node:http2";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer as WsServer } from "ws";
-import { connect, WebSocketServer, type WebSocket, type ClientOptions, type RawData } from "../src/node.js";
+import { connect, WebSocketClient, WebSocketServer, type WebSocket, type ClientOptions, type RawData } from "../src/node.js";
 import { pooledSessions } from "../src/adapters/node/http2-sessions.js";
 import { cert, key, startH2Server, type H2Server, type ServerSide } from "./helpers/h2-server.js";
 
@@ -227,6 +227,24 @@ describe("WebSocket over HTTP/2, client (RFC 8441)", () => {
     expect(srv.connections).toBe(2);
     // The server answers the session's GOAWAY with its own: a closes as on any GOAWAY.
     expect(await aClosed).toEqual({ code: 1001, reason: "", wasClean: true });
+    b.close();
+    await closed(b);
+  });
+
+  it("terminate() resets only its own stream (the server sees 1006); WebSocketClient (the browser API) takes http2 too", async () => {
+    const srv = await h2();
+    const [a, b] = await Promise.all([open(`${srv.url}/a`), open(`${srv.url}/b`)]);
+    a.terminate();
+    expect(await sideOf(srv, "/a").closed).toEqual({ code: 1006, wasClean: false });
+    await echoes(b, ["b lives"]);
+    const browser = new WebSocketClient(`${srv.url}/w`, [], { http2: true });
+    const got = await new Promise<string>((resolve) => {
+      browser.onopen = () => browser.send("whatwg over h2");
+      browser.onmessage = (e) => resolve(String((e as MessageEvent).data));
+    });
+    expect(got).toBe("whatwg over h2");
+    expect(srv.connections).toBe(1);
+    browser.close();
     b.close();
     await closed(b);
   });

@@ -11,11 +11,11 @@ import tls from "node:tls";
 /** What a session can do for a WebSocket: extended CONNECT, fall back to HTTP/1.1, or the error it failed with. */
 export type Readiness = "connect" | "fallback" | Error;
 
-/** net and tls options that make two sessions to one origin different (a pooled session is shared only by equal ones). */
-const CONNECT_KEYS = [
+/** net options, and tls options over TLS, that make two sessions to one origin different (a pooled session is shared only by equal ones). */
+const NET_KEYS = ["family", "localAddress", "lookup", "hints"] as const;
+const TLS_KEYS = [
   "ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername", "checkServerIdentity", "ciphers", "ecdhCurve",
-  "sigalgs", "minVersion", "maxVersion", "secureOptions", "secureProtocol", "secureContext", "crl", "session", "family",
-  "localAddress", "lookup", "hints",
+  "sigalgs", "minVersion", "maxVersion", "secureOptions", "secureProtocol", "secureContext", "crl", "session",
 ] as const;
 
 interface Pooled {
@@ -44,9 +44,9 @@ function identity(v: unknown): string {
 }
 
 /** The options of `options` that shape the connection. */
-function connectOptions(options: Record<string, unknown>): Record<string, unknown> {
+function connectOptions(options: Record<string, unknown>, secure: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of CONNECT_KEYS) if (options[k] !== undefined) out[k] = options[k];
+  for (const k of secure ? [...NET_KEYS, ...TLS_KEYS] : NET_KEYS) if (options[k] !== undefined) out[k] = options[k];
   return out;
 }
 
@@ -54,7 +54,7 @@ function connectOptions(options: Record<string, unknown>): Record<string, unknow
 export function poolKey(url: URL, secure: boolean, options: Record<string, unknown>): string {
   const port = url.port || (secure ? "443" : "80");
   let key = `${secure ? "https" : "http"}://${url.hostname}:${port}`;
-  for (const [k, v] of Object.entries(connectOptions(options))) key += `|${k}=${identity(v)}`;
+  for (const [k, v] of Object.entries(connectOptions(options, secure))) key += `|${k}=${identity(v)}`;
   return key;
 }
 
@@ -103,7 +103,7 @@ function watch(p: Pooled, secure: boolean): void {
 function open(key: string, url: URL, secure: boolean, options: Record<string, unknown>): Pooled {
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
   const port = Number(url.port) || (secure ? 443 : 80);
-  const o = connectOptions(options);
+  const o = connectOptions(options, secure);
   const authority = `${secure ? "https" : "http"}://${url.host}`;
   // Over TLS, h2 and http/1.1 are both offered: a server without HTTP/2 then answers with the
   // latter (we fall back) rather than failing the TLS handshake on ALPN.
