@@ -9,7 +9,8 @@
 import type { Connection } from "../protocol/connection.js";
 import type { PreparedMessage } from "../protocol/prepared.js";
 import type { Clock, ConnectionEvent } from "../protocol/events.js";
-import { DEFAULT_MAX_PENDING_BYTES, DEFAULT_STALL_TIMEOUT, ProgressWatch, StalledPeerError, unref, type DriverLimits } from "./progress-watch.js";
+import { DEFAULT_MAX_PENDING_BYTES, DEFAULT_STALL_TIMEOUT, ProgressWatch, StalledPeerError, type DriverLimits } from "./progress-watch.js";
+import { WheelTimer } from "./timer-wheel.js";
 import type { Transport } from "./transport.js";
 
 export type { Transport } from "./transport.js";
@@ -26,14 +27,13 @@ const LINGER_MS = 5_000;
 /** The time every driven connection is measured on (the sans-I/O layers read no clock themselves). */
 export const systemClock: Clock = { now: () => Date.now() };
 
-type Timer = ReturnType<typeof setTimeout>;
 export type WriteCallback = (err?: Error) => void;
 
 export class ConnectionDriver {
   #dispatching = false;
   #flushQueued = false;
-  #timer: Timer | undefined;
-  #timerAt = 0;
+  /** The connection's next deadline, in the shared timer wheel (made when first needed). */
+  #timer: WheelTimer | undefined;
   #ended = false;
   #closed = false;
   /** Whether the transport reads into conn.receiveWindow() (reported for tests and diagnostics). */
@@ -46,7 +46,7 @@ export class ConnectionDriver {
   /** Messages that arrived while the application had paused, delivered on resume(). */
   #held: ConnectionEvent[] | undefined;
   readonly #watch: ProgressWatch;
-  #linger: Timer | undefined;
+  #linger: WheelTimer | undefined;
 
   readonly #transport: Transport;
   readonly #hooks: DriverHooks;
@@ -88,8 +88,7 @@ export class ConnectionDriver {
     this.#closed = true;
     this.#clearTimer();
     this.#watch.stop();
-    if (this.#linger) clearTimeout(this.#linger);
-    this.#linger = undefined;
+    this.#linger?.clear();
     this.conn.transportClosed();
     this.pump();
   }
@@ -300,13 +299,12 @@ export class ConnectionDriver {
     if (this.#closed) return;
     // A peer that never closes its side must not hold the transport forever; one still taking the
     // bytes we queued is given the time it needs (the progress watch covers one that stops).
-    const expire = (): void => {
-      this.#linger = undefined;
+    const linger = (this.#linger = new WheelTimer(() => {
       if (this.#closed) return;
-      if (this.#transport.pending?.() && this.#watch.running) this.#linger = unref(setTimeout(expire, LINGER_MS));
+      if (this.#transport.pending?.() && this.#watch.running) linger.set(LINGER_MS);
       else this.#transport.destroy();
-    };
-    this.#linger = unref(setTimeout(expire, LINGER_MS));
+    }));
+    linger.set(LINGER_MS);
   }
 
   /** Closes the transport at once, without a close handshake. */
@@ -319,16 +317,12 @@ export class ConnectionDriver {
   #scheduleTimer(): void {
     const delay = this.conn.nextDeadline();
     if (delay === undefined) return this.#clearTimer();
-    // A timer already set for the same moment (within a millisecond) stays.
-    const at = Date.now() + delay;
-    if (this.#timer && Math.abs(this.#timerAt - at) <= 1) return;
-    this.#clearTimer();
-    this.#timerAt = at;
-    this.#timer = unref(setTimeout(() => this.#onTimer(), delay));
+    // One set for sooner stays (the deadline moved later, as each message received moves keepalive
+    // and idleness): #onTimer() then finds nothing due and sets it again. No work per message.
+    (this.#timer ??= new WheelTimer(() => this.#onTimer())).by(delay);
   }
 
   #onTimer(): void {
-    this.#timer = undefined;
     // A close frame still queued behind data the peer is taking is not timed out: its timeout
     // restarts when the transport drains (drained() → conn.outgoingFlushed()).
     if (this.conn.state === "closing" && this.#transport.pending?.()) return;
@@ -337,7 +331,6 @@ export class ConnectionDriver {
   }
 
   #clearTimer(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer?.clear();
   }
 }
