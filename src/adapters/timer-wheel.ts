@@ -129,7 +129,9 @@ class Wheel {
   }
 
   #disarm(): void {
-    if (this.#handle !== undefined) this.#clearWith!(this.#handle);
+    // Called unbound: a browser's clearTimeout throws when called on another object than the global.
+    const clear = this.#clearWith!;
+    if (this.#handle !== undefined) clear(this.#handle);
     this.#handle = undefined;
     this.#handleAt = Infinity;
   }
