@@ -45,7 +45,9 @@ export class ConnectionDriver {
   #callbacks: WriteCallback[] | undefined;
   /** Messages that arrived while the application had paused, delivered on resume(). */
   #held: ConnectionEvent[] | undefined;
-  readonly #watch: ProgressWatch;
+  /** Made when bytes first wait in the transport, dropped when they have all left: idle connections hold none. */
+  #watch: ProgressWatch | undefined;
+  readonly #limits: DriverLimits;
   #linger: WheelTimer | undefined;
 
   readonly #transport: Transport;
@@ -61,13 +63,19 @@ export class ConnectionDriver {
     this.#hooks = hooks;
     if (!transport.vectored) conn.coalesceOutgoing();
     conn.useClock(systemClock);
-    const stallTimeout = limits.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
+    this.#limits = limits;
+  }
+
+  /** Watches the bytes waiting in the transport (`pending` of them now) for progress. */
+  #makeWatch(pending: number): ProgressWatch {
+    const conn = this.conn;
+    const stallTimeout = this.#limits.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
     const mustDrain = () => this.#ended || conn.state === "closing";
-    this.#watch = new ProgressWatch(transport, limits.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, stallTimeout, mustDrain, (pending) => {
+    return new ProgressWatch(this.#transport, this.#limits.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, stallTimeout, mustDrain, (pending) => {
       // Nothing taken for a whole stallTimeout: say why before the transport goes (the 'close' is 1006).
       this.#emitOne({ type: "error", error: new StalledPeerError(pending, stallTimeout) }, undefined)?.forEach((e) => queueMicrotask(() => { throw e; }));
       this.destroy();
-    });
+    }, pending);
   }
 
   /** The transport delivered bytes. */
@@ -87,7 +95,7 @@ export class ConnectionDriver {
     if (this.#closed) return;
     this.#closed = true;
     this.#clearTimer();
-    this.#watch.stop();
+    this.#watch?.stop();
     this.#linger?.clear();
     this.conn.transportClosed();
     this.pump();
@@ -102,7 +110,8 @@ export class ConnectionDriver {
     if (!this.#transport.pending?.()) {
       // Everything left: a close queued behind a large send starts its timeout only now.
       this.conn.outgoingFlushed();
-      this.#watch.stop();
+      this.#watch?.stop();
+      this.#watch = undefined;
       if (!this.#closed && !this.#ended) this.#scheduleTimer();
     }
     this.#hooks.onDrain?.();
@@ -261,7 +270,7 @@ export class ConnectionDriver {
     const callbacks = this.#callbacks;
     this.#callbacks = undefined;
     if (chunks.length > 0 && !this.#ended && !this.#closed) {
-      for (const c of chunks) this.#watch.wrote(c.length);
+      if (this.#watch) for (const c of chunks) this.#watch.wrote(c.length);
       let done: ((err?: Error | null) => void) | undefined;
       if (callbacks) {
         done = (err) => {
@@ -288,6 +297,11 @@ export class ConnectionDriver {
     if (this.#closed) return;
     if (this.conn.transportShouldClose) this.#end();
     else this.#scheduleTimer();
+    if (!this.#watch) {
+      const pending = this.#transport.pending?.() ?? 0;
+      if (pending === 0) return;
+      this.#watch = this.#makeWatch(pending);
+    }
     this.#watch.look();
   }
 
@@ -301,7 +315,7 @@ export class ConnectionDriver {
     // bytes we queued is given the time it needs (the progress watch covers one that stops).
     const linger = (this.#linger = new WheelTimer(() => {
       if (this.#closed) return;
-      if (this.#transport.pending?.() && this.#watch.running) linger.set(LINGER_MS);
+      if (this.#transport.pending?.() && this.#watch?.running) linger.set(LINGER_MS);
       else this.#transport.destroy();
     }));
     linger.set(LINGER_MS);
@@ -310,7 +324,7 @@ export class ConnectionDriver {
   /** Closes the transport at once, without a close handshake. */
   destroy(): void {
     this.#clearTimer();
-    this.#watch.stop();
+    this.#watch?.stop();
     this.#transport.destroy();
   }
 

@@ -39,7 +39,11 @@ export class ProgressWatch {
     private readonly mustDrain: () => boolean,
     /** The peer took nothing for a whole stallTimeout, with `pending` bytes queued for it. */
     private readonly onStall: (pending: number) => void,
-  ) {}
+    /** Bytes already waiting when the watch is made (counted as written). */
+    pending = 0,
+  ) {
+    this.#written = pending;
+  }
 
   /** `n` more bytes were handed to the transport. */
   wrote(n: number): void {

@@ -21,6 +21,29 @@ const INLINE_STRING_MAX = 8 * 1024;
 const MAX_HEADER = 14;
 
 /**
+ * Slabs given back by connections whose output has all left (recycle()), by size, for the next
+ * connection that writes: a connection holds a slab only between writing and its write completing,
+ * so an idle one holds none (answering a keepalive ping used to leave 1 KiB behind in each).
+ */
+const freeSlabs = new Map<number, (typeof EMPTY)[]>();
+const FREE_PER_SIZE = 16;
+
+function isPooledSize(n: number): boolean {
+  return n >= SLAB_MIN && n <= SLAB_MAX && (n & (n - 1)) === 0;
+}
+
+function newSlab(size: number): typeof EMPTY {
+  return (isPooledSize(size) ? freeSlabs.get(size)?.pop() : undefined) ?? new Uint8Array(size);
+}
+
+function giveBack(slab: typeof EMPTY): void {
+  if (!isPooledSize(slab.length)) return;
+  let free = freeSlabs.get(slab.length);
+  if (!free) freeSlabs.set(slab.length, (free = []));
+  if (free.length < FREE_PER_SIZE) free.push(slab);
+}
+
+/**
  * Writes a frame header without its mask key (RFC 6455 §5.2): `b0` (FIN, RSV, opcode), the MASK bit
  * and the payload length in 1, 3 or 9 bytes. Returns where the mask key (if any) or payload goes.
  */
@@ -55,10 +78,13 @@ export class Outbox {
   /** Start of the bytes not yet taken, and end of the bytes written. */
   #from = 0;
   #pos = 0;
-  #chunks: Uint8Array[] = [];
+  /** Chunks sealed since the last take(): made when the first is. */
+  #chunks: Uint8Array[] | undefined;
   #queued = 0;
   /** The full slab take() last let go of, kept for recycle(). */
   #spent: typeof EMPTY | undefined;
+  /** The size of the slab recycle() gave back: the next one is taken at that size (a busy connection keeps its grown size). */
+  #nextSlab = SLAB_MIN;
 
   #inlineMax: number;
 
@@ -93,19 +119,25 @@ export class Outbox {
       this.#slab = EMPTY;
       this.#from = this.#pos = 0;
     }
-    const out = this.#chunks;
-    this.#chunks = [];
+    const out = this.#chunks ?? [];
+    this.#chunks = undefined;
     this.#queued = 0;
     return out;
   }
 
   /**
    * The transport is done with every chunk take() returned (it copied what it could not send), so
-   * the slab may be written over from the start: a busy connection then allocates no more slabs.
+   * the slab may be written over from the start, by this connection or any other: it goes back to
+   * the shared free list, so a busy connection allocates no more slabs and an idle one holds none.
    */
   recycle(): void {
-    if (this.#pos === this.#from && this.#chunks.length === 0) {
-      if (this.#slab === EMPTY && this.#spent) this.#slab = this.#spent;
+    if (this.#pos === this.#from && !this.#chunks) {
+      const slab = this.#slab !== EMPTY ? this.#slab : this.#spent;
+      if (slab) {
+        giveBack(slab);
+        this.#nextSlab = slab.length;
+      }
+      this.#slab = EMPTY;
       this.#from = this.#pos = 0;
     }
     this.#spent = undefined;
@@ -114,7 +146,7 @@ export class Outbox {
   /** Writes raw bytes (the handshake head). */
   writeRaw(bytes: Uint8Array): void {
     this.#sealSlab();
-    this.#chunks.push(bytes);
+    (this.#chunks ??= []).push(bytes);
     this.#queued += bytes.length;
   }
 
@@ -151,14 +183,16 @@ export class Outbox {
   #reserve(n: number): void {
     if (this.#pos + n <= this.#slab.length) return;
     this.#sealSlab();
-    this.#slab = new Uint8Array(Math.max(n, Math.min(SLAB_MAX, Math.max(SLAB_MIN, this.#slab.length * 2))));
+    const size = this.#slab === EMPTY ? this.#nextSlab : Math.min(SLAB_MAX, this.#slab.length * 2);
+    this.#nextSlab = SLAB_MIN;
+    this.#slab = newSlab(Math.max(n, size));
     this.#from = this.#pos = 0;
   }
 
   /** Moves the written part of the slab to the chunk list; the slab is never rewritten there. */
   #sealSlab(): void {
     if (this.#pos > this.#from) {
-      this.#chunks.push(this.#slab.subarray(this.#from, this.#pos));
+      (this.#chunks ??= []).push(this.#slab.subarray(this.#from, this.#pos));
       this.#queued += this.#pos - this.#from;
       this.#from = this.#pos;
     }
@@ -214,7 +248,7 @@ export class Outbox {
     }
     this.#pos = start;
     this.#sealSlab();
-    this.#chunks.push(payload);
+    (this.#chunks ??= []).push(payload);
     this.#queued += payload.length;
   }
 }
