@@ -26,10 +26,21 @@ const MAX_HEADER = 14;
  * so an idle one holds none (answering a keepalive ping used to leave 1 KiB behind in each).
  */
 const freeSlabs = new Map<number, (typeof EMPTY)[]>();
-const FREE_PER_SIZE = 16;
+/** At most 16 slabs and 256 KiB kept per size. */
+const freePerSize = (size: number) => Math.min(16, Math.max(2, (256 * 1024) / size));
+/** The largest slab: a full SLAB_MAX of payload with its header, rounded up. */
+const SLAB_TOP = 2 * SLAB_MAX;
 
 function isPooledSize(n: number): boolean {
-  return n >= SLAB_MIN && n <= SLAB_MAX && (n & (n - 1)) === 0;
+  return n >= SLAB_MIN && n <= SLAB_TOP && (n & (n - 1)) === 0;
+}
+
+/** Sizes up to SLAB_TOP are powers of two, so that a slab given back fits the next request of its size. */
+function slabSize(n: number): number {
+  if (n > SLAB_TOP) return n;
+  let size = SLAB_MIN;
+  while (size < n) size *= 2;
+  return size;
 }
 
 function newSlab(size: number): typeof EMPTY {
@@ -40,7 +51,7 @@ function giveBack(slab: typeof EMPTY): void {
   if (!isPooledSize(slab.length)) return;
   let free = freeSlabs.get(slab.length);
   if (!free) freeSlabs.set(slab.length, (free = []));
-  if (free.length < FREE_PER_SIZE) free.push(slab);
+  if (free.length < freePerSize(slab.length)) free.push(slab);
 }
 
 /**
@@ -185,7 +196,7 @@ export class Outbox {
     this.#sealSlab();
     const size = this.#slab === EMPTY ? this.#nextSlab : Math.min(SLAB_MAX, this.#slab.length * 2);
     this.#nextSlab = SLAB_MIN;
-    this.#slab = newSlab(Math.max(n, size));
+    this.#slab = newSlab(slabSize(Math.max(n, size)));
     this.#from = this.#pos = 0;
   }
 
