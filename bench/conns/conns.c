@@ -7,7 +7,7 @@
 // Source addresses are SRC_PREFIX.2 … SRC_PREFIX.(SRC_COUNT+1) (e.g. 127.0.1 → 127.0.1.2, …).
 // After opening it prints {"opened","failed","seconds","handshakesPerSec"} and then reads commands
 // on stdin, one per line, answering each with one JSON line:
-//   idle S      wait S seconds (pings go on): {"pingsSent","pongs","open"}
+//   idle S      wait S seconds (pings go on): {"pingsSent","pongs" in the window, "pingsTotal","pongsTotal","open"}
 //   echo S MS   each active connection sends 32 B every MS ms, one in flight: {"echoes","p50us","p99us","maxus","bad"}
 //   close       close handshake on every connection: {"closed","seconds","unanswered"}
 // It exits on EOF, on "exit", or MAX_SECONDS after it started, whichever comes first.
@@ -265,7 +265,7 @@ int main(int argc, char **argv) {
             }
             poll_once(50);
           }
-          printf("{\"pingsSent\":%ld,\"pongs\":%ld,\"open\":%ld,\"failed\":%ld,\"bad\":%ld}\n", pings_sent - p0, pongs - q0, open_count, failed, bad);
+          printf("{\"pingsSent\":%ld,\"pongs\":%ld,\"pingsTotal\":%ld,\"pongsTotal\":%ld,\"open\":%ld,\"failed\":%ld,\"bad\":%ld}\n", pings_sent - p0, pongs - q0, pings_sent, pongs, open_count, failed, bad);
           fflush(stdout);
         } else if (sscanf(line, "echo %lf %lf", &a, &b) == 2) {
           echo_until = now() + a; echo_ms = b; nrtt = 0; echoes = 0;

@@ -145,7 +145,7 @@ async function measure(s, count) {
     const row = {
       server: s.name, id: s.id, count, processes: procs, generators: nGen, opened: open, failed: sum(opened.map((o) => o.failed)),
       handshakesPerSec: open / openSeconds, openSeconds, serverCpuPerHandshakeUs: (openCpu / open) * 1e6,
-      pingsPerSec: sum(idled.map((x) => x.pingsSent)) / IDLE, pongsMissing: sum(idled.map((x) => x.pingsSent - x.pongs)), stillOpen: sum(idled.map((x) => x.open)),
+      pingsPerSec: sum(idled.map((x) => x.pingsSent)) / IDLE, pongsMissing: sum(idled.map((x) => x.pingsTotal - x.pongsTotal)), stillOpen: sum(idled.map((x) => x.open)),
       idleCpuPercent: idleCpu * 100, baselineMb: base / 1024, heldMb: held / 1024, kbPerConnection: (held - base) / open,
       echoes: echo.echoes, p50us: echo.p50us, p99us: echo.p99us, maxus: echo.maxus, bad: echo.bad + sum(idled.map((x) => x.bad)),
       closed: sum(closed.map((x) => x.closed)), closeSeconds: Math.max(...closed.map((x) => x.seconds)),
