@@ -102,6 +102,29 @@ describe.each(["node", "deno", "bun"])("a server with fragments: true on %s", (r
   });
 });
 
+describe.each(["node", "deno", "bun"])("a burst of sends flushed one by one on a %s server", (runtime) => {
+  let server: { url: string; proc: ChildProcess };
+  beforeAll(async () => void (server = await startEcho(runtime, "test/fixtures/burst-server.mjs")));
+  afterAll(() => void server.proc.kill());
+
+  // Each send is flushed on its own while earlier writes are under way: on Deno the writes queued
+  // behind one in progress are joined into one (transport.ts takeWrite), large ones kept apart.
+  it("arrives whole and in order, small and large sends mixed", async () => {
+    const ws = await openUncompressed(server.url);
+    const N = 400;
+    const sizes = [10, 2000, 70 * 1024, 300];
+    const got: Buffer[] = [];
+    const done = new Promise<void>((r) => ws.on("message", (d: Buffer, isBinary: boolean) => (isBinary ? got.push(d) : r())));
+    ws.send(`burst ${N}`);
+    await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+    expect(got.length).toBe(N);
+    const bad = got.findIndex((m, i) => m.length !== sizes[i % 4] || m.readUInt32BE(0) !== i || m.subarray(4).some((b) => b !== (i & 255)));
+    expect(bad).toBe(-1);
+    ws.close();
+    await new Promise((r) => ws.once("close", r));
+  });
+});
+
 describe.each(["node", "deno", "bun"])("pause() on a %s server", (runtime) => {
   let server: { url: string; proc: ChildProcess };
   beforeAll(async () => void (server = await startEcho(runtime, "test/fixtures/pause-server.mjs")));

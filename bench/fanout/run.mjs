@@ -10,6 +10,7 @@
 //   npm run bench:fanout [-- --subscribers 1000,10000 --sizes 64,4096 --modes plain,deflate
 //                            --seconds 4 --warmup 1 --runs 3 --only ws,oursloop,ourspublish,...]
 // --report-only rewrites the table and chart from bench/results/fanout-latest.json.
+// --name N writes bench/results/N.{json,md,svg} instead (a partial run beside the full table).
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
@@ -29,6 +30,7 @@ const SIZES = list("sizes", "64,4096").map(Number);
 const MODES = list("modes", "plain,deflate");
 const only = opt("only")?.split(",");
 const REPORT_ONLY = args.includes("--report-only");
+const NAME = opt("name", "fanout-latest");
 const PUBLISHERS = 4, INFLIGHT = 4;
 // Subscribers connect from 127.0.0.2-5 (fanout.c FANOUT_SOURCES): the 4-tuples of a run's 10 000
 // connections, and of the previous runs' sockets in TIME_WAIT, spread over four source addresses.
@@ -73,6 +75,10 @@ const SERVERS = [
   // Only where it changes anything: the subscribers' deflate without the server's context, so a
   // publish is compressed once for all of them (as Bun's default, a shared compressor, does).
   { id: "ourspublishnoctx", name: "wasmsocket (Node), server.publish, server_no_context_takeover", cmd: [node, "bench/fanout/servers/publish.mjs"], env: { FANOUT_NO_CONTEXT_TAKEOVER: "1" }, modes: ["deflate"], check: topicsApiMissing },
+  // Floors, not contenders: the least a Node program can do for this workload, with no library
+  // (node-floor.mjs): one socket.write per subscriber per turn, or straight to the libuv handle.
+  { id: "nodefloor", name: "Node floor: no library, one socket.write per subscriber per turn", cmd: [node, "bench/fanout/servers/node-floor.mjs"], modes: ["plain"] },
+  { id: "nodefloordirect", name: "Node floor: no library, straight to the libuv handle", cmd: [node, "bench/fanout/servers/node-floor.mjs"], env: { FLOOR_DIRECT: "1" }, modes: ["plain"] },
   { id: "bunnative", name: "Bun.serve native, server.publish (uWS)", cmd: [bun, "bench/fanout/servers/bun-native.mjs"] },
   { id: "ourspublishbun", name: "wasmsocket (Bun), server.publish", cmd: [bun, "bench/fanout/servers/publish.mjs"] },
   { id: "denonative", name: "Deno.serve native, loop over sockets", cmd: [deno, "run", "-A", "bench/fanout/servers/deno-native.mjs"] },
@@ -113,7 +119,7 @@ function runGenerator(pid, port, w) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 let results, meta;
 if (REPORT_ONLY) {
-  ({ results, meta } = JSON.parse(readFileSync(`${root}bench/results/fanout-latest.json`, "utf8")));
+  ({ results, meta } = JSON.parse(readFileSync(`${root}bench/results/${NAME}.json`, "utf8")));
 } else {
   results = [];
   const skipped = new Map();
@@ -180,7 +186,7 @@ if (REPORT_ONLY) {
     runs: RUNS, seconds: SECONDS, warmup: WARMUP, maxSeconds: MAX_SECONDS, publishers: PUBLISHERS, inflight: INFLIGHT,
     skipped: Object.fromEntries([...skipped].map(([s, why]) => [s.name, why])),
   };
-  writeFileSync(`${root}bench/results/fanout-latest.json`, JSON.stringify({ meta, results }, null, 2));
+  writeFileSync(`${root}bench/results/${NAME}.json`, JSON.stringify({ meta, results }, null, 2));
 }
 
 // Markdown: one row per workload and server; ratios to ws (loop over clients) taken within a round.
@@ -215,7 +221,7 @@ for (const id of workloadsIn) {
     md += `| ${nameOf(id)} | ${label} | ${fmtRate(r.deliveriesPerSec)} (${fmtRate(r.spread[0])}–${fmtRate(r.spread[1])}) | ${r.mbPerSec.toFixed(0)} | ${fmtUs(r.cpuUsPerDelivery)} (${fmtUs(r.cpuSpread[0])}–${fmtUs(r.cpuSpread[1])}) | ${(r.serverCpuShare * 100).toFixed(0)} % | ${fmtMs(r.p50us)} / ${fmtMs(r.p99us)} | ${(r.loadgenCpuShare * 100).toFixed(0)} % | ${r.deliveriesPerRead?.toFixed(1) ?? "–"} | ${r.peakRssMb.toFixed(0)} | ${ratioFmt(paired(r, anchor, (x) => x.deliveriesPerSec))} | ${ratioFmt(paired(r, anchor, (x) => x.cpuUsPerDelivery))} |\n`;
   }
 }
-writeFileSync(`${root}bench/results/fanout-latest.md`, md);
+writeFileSync(`${root}bench/results/${NAME}.md`, md);
 
 // SVG: one panel per workload, a bar per server, scaled to the fastest in that workload.
 const W = 900, rowH = 18, pad = 410;
@@ -233,5 +239,5 @@ for (const id of workloadsIn) {
   }
   y += 22;
 }
-writeFileSync(`${root}bench/results/fanout-latest.svg`, `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="10" y="16" fill="#555">${meta.machine}, ${meta.date.slice(0, 10)}, median of ${meta.runs}; ${meta.publishers} publishers × ${meta.inflight} in flight</text>${svg}</svg>\n`);
-console.log("\nwritten: bench/results/fanout-latest.{json,md,svg}");
+writeFileSync(`${root}bench/results/${NAME}.svg`, `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="10" y="16" fill="#555">${meta.machine}, ${meta.date.slice(0, 10)}, median of ${meta.runs}; ${meta.publishers} publishers × ${meta.inflight} in flight</text>${svg}</svg>\n`);
+console.log(`\nwritten: bench/results/${NAME}.{json,md,svg}`);

@@ -38,6 +38,8 @@ export class ConnectionDriver {
   #closed = false;
   /** Whether the transport reads into conn.receiveWindow() (reported for tests and diagnostics). */
   directReads = false;
+  /** Topics listed this connection for the flush after this turn's publishes (topics.ts). */
+  publishQueued = false;
   /** Reading is stopped while the transport is congested or the application paused: two flags. */
   #congested = false;
   #userPaused = false;

@@ -47,8 +47,12 @@ export class Topics {
   readonly #limit: number;
   readonly #closeOnLimit: boolean;
   readonly #broker: Broker | undefined;
-  /** Subscribers with publishes queued since the last flush, and whether one is scheduled. */
-  #unflushed = new Set<ConnectionDriver>();
+  /**
+   * Subscribers with publishes queued since the last flush (each once: its `publishQueued` flag
+   * says it is listed), and whether a flush is scheduled. An array and a flag, not a Set: adding to
+   * a Set per delivery was 2 % of a 1 000-subscriber fan-out's CPU.
+   */
+  #unflushed: ConnectionDriver[] = [];
   #flushScheduled = false;
   /** Errors of the broker (an outage beyond its bound): the server reports them. */
   onError: ((err: Error) => void) | undefined;
@@ -136,18 +140,23 @@ export class Topics {
   /** Queues the message for the local subscribers but `except`; true if any took it. */
   #deliver(set: Set<Subscriber>, msg: PreparedMessage, except: Subscriber | undefined): boolean {
     let taken = false;
+    const limit = this.#limit;
+    const unflushed = this.#unflushed;
     for (const s of set) {
       if (s === except) continue;
       const d = s.driver;
-      if (!d || d.conn.state !== "open") continue;
-      if (d.queuedBytes > this.#limit) {
+      if (d === undefined || d.conn.state !== "open") continue;
+      if (d.queuedBytes > limit) {
         this.#members.get(s)!.dropped++;
         if (this.#closeOnLimit) d.close(CloseCode.TryAgainLater, "backpressure limit");
         continue;
       }
       if (d.sendPrepared(msg)) {
         taken = true;
-        this.#unflushed.add(d);
+        if (!d.publishQueued) {
+          d.publishQueued = true;
+          unflushed.push(d);
+        }
       } else this.#members.get(s)!.dropped++;
     }
     if (taken && !this.#flushScheduled) {
@@ -160,8 +169,12 @@ export class Topics {
   readonly #flush = (): void => {
     this.#flushScheduled = false;
     const drivers = this.#unflushed;
-    this.#unflushed = new Set();
-    for (const d of drivers) d.pump();
+    this.#unflushed = [];
+    for (let i = 0; i < drivers.length; i++) {
+      const d = drivers[i]!;
+      d.publishQueued = false;
+      d.pump();
+    }
   };
 
   #join(s: Subscriber): Membership {

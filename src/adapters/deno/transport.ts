@@ -31,6 +31,27 @@ const READ_MAX = 64 * 1024;
 const SMALL_READS_BEFORE_SHRINK = 16;
 /** Queued bytes above which the transport reports congestion. */
 const HIGH_WATER = 256 * 1024;
+/** Chunks this large are written on their own: a second write costs less than copying them. */
+const WRITE_ALONE = 64 * 1024;
+
+/**
+ * The next bytes to write: the first queued chunk, joined with the small chunks queued behind it.
+ * Each flush of the connection queues one chunk, and flushes that come while a write is under way
+ * pile up: one write op for all of them, not one each (a Deno op and a syscall per write).
+ */
+function takeWrite(queue: Uint8Array[]): Uint8Array {
+  let n = 0;
+  let total = 0;
+  while (n < queue.length && queue[n]!.length < WRITE_ALONE && total < WRITE_ALONE) total += queue[n++]!.length;
+  if (n <= 1) return queue.shift()!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of queue.splice(0, n)) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
 
 /**
  * Runs `conn` over a Deno.Conn. A client passes the pending Deno.connect() (or connectTls()): writes
@@ -64,10 +85,13 @@ export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connect
     try {
       const t = tcp ?? (await ready);
       while (queue.length) {
-        const chunk = queue.shift()!;
+        const chunk = takeWrite(queue);
         for (let off = 0; off < chunk.length; ) off += await t.write(off ? chunk.subarray(off) : chunk);
         queued -= chunk.length;
       }
+      // Deno no longer holds any chunk the connection handed over: its outgoing buffer may be
+      // written over from the start (without this, every busy connection kept allocating new ones).
+      conn.outgoingConsumed();
       if (ending) closeAll();
       else ws.driver.drained();
     } catch (e) {
