@@ -96,7 +96,7 @@ export class ConnectionDriver {
   transportClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#clearTimer();
+    this.#timer?.clear();
     this.#watch?.stop();
     this.#linger?.clear();
     this.conn.transportClosed();
@@ -310,7 +310,7 @@ export class ConnectionDriver {
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#clearTimer();
+    this.#timer?.clear();
     this.#transport.end();
     if (this.#closed) return;
     // A peer that never closes its side must not hold the transport forever; one still taking the
@@ -325,14 +325,14 @@ export class ConnectionDriver {
 
   /** Closes the transport at once, without a close handshake. */
   destroy(): void {
-    this.#clearTimer();
+    this.#timer?.clear();
     this.#watch?.stop();
     this.#transport.destroy();
   }
 
   #scheduleTimer(): void {
     const delay = this.conn.nextDeadline();
-    if (delay === undefined) return this.#clearTimer();
+    if (delay === undefined) return this.#timer?.clear();
     // One set for sooner stays (the deadline moved later, as each message received moves keepalive
     // and idleness): #onTimer() then finds nothing due and sets it again. No work per message.
     (this.#timer ??= new WheelTimer(() => this.#onTimer())).by(delay);
@@ -344,9 +344,5 @@ export class ConnectionDriver {
     if (this.conn.state === "closing" && this.#transport.pending?.()) return;
     this.conn.tick();
     this.pump();
-  }
-
-  #clearTimer(): void {
-    this.#timer?.clear();
   }
 }
