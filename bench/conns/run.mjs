@@ -15,7 +15,7 @@
 //   RSS after every connection closed (and a GC), minus the baseline.
 // Writes bench/results/conns-latest.{json,md}.
 //   npm run bench:conns [-- --counts 5000,19000,100000 --only node,ws,bun,deno --idle 20 --echo 10
-//                          --settle 10 --rounds 1]
+//                          --settle 10 --rounds 1 --append --report-only]
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
@@ -34,6 +34,8 @@ const ACTIVE = 20, ECHO_MS = 20, PING_S = 30;
 /** Connections per process: server workers and generators (each under the 20 000 open files). */
 const ONE_PROCESS = 19_000, PER_WORKER = 16_000, PER_GENERATOR = 18_000;
 const REPORT_ONLY = args.includes("--report-only");
+// --append: add this run's rows to bench/results/conns-latest.json (more rounds, other counts).
+const APPEND = args.includes("--append");
 
 const root = new URL("../../", import.meta.url).pathname;
 mkdirSync(`${root}build`, { recursive: true });
@@ -174,9 +176,10 @@ let results, meta;
 if (REPORT_ONLY) {
   ({ results, meta } = JSON.parse(readFileSync(`${root}bench/results/conns-latest.json`, "utf8")));
 } else {
-  results = [];
+  results = APPEND ? JSON.parse(readFileSync(`${root}bench/results/conns-latest.json`, "utf8")).results : [];
   // Round robin per count: round r of every server before round r + 1 of any.
-  for (const count of COUNTS) for (let r = 0; r < ROUNDS; r++) for (const s of SERVERS) results.push({ round: r, ...(await measure(s, count)) });
+  const r0 = results.reduce((m, x) => Math.max(m, (x.round ?? 0) + 1), 0);
+  for (const count of COUNTS) for (let r = 0; r < ROUNDS; r++) for (const s of SERVERS) results.push({ round: r0 + r, ...(await measure(s, count)) });
   let commit = "";
   try { commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim(); } catch {}
   meta = { date: new Date().toISOString(), commit, machine: `${os.cpus()[0].model} × ${os.cpus().length}`, node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(), idleSeconds: IDLE, echoSeconds: ECHO, settleSeconds: SETTLE, active: ACTIVE, echoMs: ECHO_MS, pingSeconds: PING_S };
@@ -184,11 +187,13 @@ if (REPORT_ONLY) {
 }
 
 let md = `Connections, ${meta.date.slice(0, 10)}, commit ${meta.commit}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}. Every connection pings once per ${meta.pingSeconds} s; ${meta.active} active connections echo 32 B every ${meta.echoMs} ms for ${meta.echoSeconds} s with all others open. Idle CPU over ${meta.idleSeconds} s (pings only). RSS after a full GC (Deno: none available, garbage included), summed over the server's processes, minus the same before connecting; after close: ${meta.settleSeconds} s after the last close, GC'd.\n\n`;
-md += `| server | connections | processes | handshakes/s | KB RSS / connection | idle CPU % of a core | echo p50 / p99 µs | RSS after close − baseline MB (baseline) | notes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
-for (const r of results) {
-  if (r.error) { md += `| ${r.server} | ${r.count} | ${r.processes} | – | – | – | – | – | ${r.error} |\n`; continue; }
+md += `| server | connections | round | processes | handshakes/s | KB RSS / connection | idle CPU % of a core | echo p50 / p99 µs | RSS after close − baseline MB (baseline) | notes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
+const order = ["node", "ws", "bun", "deno"];
+const rows = [...results].sort((a, b) => a.count - b.count || order.indexOf(a.id) - order.indexOf(b.id) || a.round - b.round);
+for (const r of rows) {
+  if (r.error) { md += `| ${r.server} | ${r.count} | ${r.round + 1} | ${r.processes} | – | – | – | – | – | ${r.error} |\n`; continue; }
   const notes = [r.failed ? `${r.failed} failed to open` : "", r.pongsMissing ? `${r.pongsMissing} pongs missing` : "", r.bad ? `${r.bad} bad frames` : "", r.gc ? "" : "no GC call"].filter(Boolean).join("; ");
-  md += `| ${r.server} | ${r.opened.toLocaleString("en")} | ${r.processes} | ${r.handshakesPerSec.toFixed(0)} | ${r.kbPerConnection.toFixed(2)} | ${r.idleCpuPercent.toFixed(1)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.afterCloseOverBaselineMb.toFixed(1)} (${r.baselineMb.toFixed(0)}) | ${notes} |\n`;
+  md += `| ${r.server} | ${r.opened.toLocaleString("en")} | ${r.round + 1} | ${r.processes} | ${r.handshakesPerSec.toFixed(0)} | ${r.kbPerConnection.toFixed(2)} | ${r.idleCpuPercent.toFixed(1)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.afterCloseOverBaselineMb.toFixed(1)} (${r.baselineMb.toFixed(0)}) | ${notes} |\n`;
 }
 writeFileSync(`${root}bench/results/conns-latest.md`, md);
 console.log(`\n${md}\nwritten: bench/results/conns-latest.{json,md}`);
