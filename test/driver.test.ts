@@ -7,6 +7,7 @@ import { Connection, type ConnectionOptions } from "../src/protocol/connection.j
 import type { ConnectionEvent } from "../src/protocol/events.js";
 import { ConnectionDriver, type DriverLimits, type Transport } from "../src/adapters/driver.js";
 import { StalledPeerError } from "../src/adapters/progress-watch.js";
+import { timerGrain } from "../src/adapters/timer-wheel.js";
 import { concat, frame, KEY } from "./helpers/frames.js";
 
 /** A transport that records everything and whose congestion and backlog the test sets. */
@@ -84,6 +85,12 @@ const settle = () => new Promise<void>((r) => setImmediate(r));
 
 const clock = { now: () => Date.now() };
 
+/** Deadlines share one timer wheel and run up to their grain late (never early): ms to let `delay`'s pass. */
+const late = (delay: number) => timerGrain(delay);
+
+/** Every driver a test made: closed after it, so the shared wheel holds nothing into the next test. */
+const made: ConnectionDriver[] = [];
+
 /** Events as short strings: "message:hi", "closing:1000", "close:1006", "error:WS_ERR_…". */
 function label(ev: ConnectionEvent): string {
   if (ev.type === "message") return `message:${typeof ev.data === "string" ? ev.data : `${ev.data.length}B`}`;
@@ -119,6 +126,7 @@ function setup(
     },
     options.limits,
   );
+  made.push(s.driver);
   s.driver.pump(); // as the adapters do: dispatches 'open'
   return s;
 }
@@ -127,6 +135,7 @@ beforeEach(() => {
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"], now: 1_000_000 });
 });
 afterEach(() => {
+  for (const d of made.splice(0)) d.transportClosed();
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
@@ -323,7 +332,7 @@ describe("a peer that stops reading", () => {
     await settle();
     vi.advanceTimersByTime(999);
     expect(s.t.destroyed).toBe(0);
-    vi.advanceTimersByTime(1);
+    vi.advanceTimersByTime(late(1000)); // the rest of stallTimeout, and the grain
     expect(s.errors).toHaveLength(1);
     expect(s.errors[0]).toBeInstanceOf(StalledPeerError);
     expect(s.errors[0]).toMatchObject({ code: "WS_ERR_PEER_NOT_READING" });
@@ -384,7 +393,7 @@ describe("ending the transport", () => {
     expect(s.t.ended).toBe(1);
     vi.advanceTimersByTime(4999);
     expect(s.t.destroyed).toBe(0);
-    vi.advanceTimersByTime(1);
+    vi.advanceTimersByTime(late(5000));
     expect(s.t.destroyed).toBe(1);
     vi.advanceTimersByTime(60_000);
     expect(s.t.destroyed).toBe(1);
@@ -433,7 +442,7 @@ describe("timers", () => {
     // The timeout counts from here, not from close().
     vi.advanceTimersByTime(999);
     expect(s.t.ended).toBe(0);
-    vi.advanceTimersByTime(1);
+    vi.advanceTimersByTime(late(1000));
     expect(s.t.ended).toBe(1);
   });
 
@@ -451,7 +460,7 @@ describe("timers", () => {
     const s = setup({ conn: { pingInterval: 1000, pongTimeout: 500 } });
     vi.advanceTimersByTime(999);
     expect(s.t.writes).toEqual([]);
-    vi.advanceTimersByTime(1);
+    vi.advanceTimersByTime(late(1000));
     expect(s.t.writes).toEqual([["ping"]]);
     s.driver.receive(pong());
     expect(s.events).toEqual(["open", "pong"]);
@@ -459,7 +468,7 @@ describe("timers", () => {
     s.driver.receive(text("hi"));
     vi.advanceTimersByTime(999);
     expect(s.t.writes).toEqual([["ping"]]);
-    vi.advanceTimersByTime(1);
+    vi.advanceTimersByTime(late(1000));
     expect(s.t.writes).toEqual([["ping"], ["ping"]]);
     expect(s.t.ended).toBe(0);
     expect(s.errors).toEqual([]);
@@ -471,7 +480,7 @@ describe("timers", () => {
     expect(s.t.writes).toEqual([["ping"]]);
     vi.advanceTimersByTime(499);
     expect(s.t.ended).toBe(0);
-    vi.advanceTimersByTime(1);
+    vi.advanceTimersByTime(late(500));
     expect(s.errors.map((e) => (e as Error & { code: string }).code)).toEqual(["WS_ERR_PONG_TIMEOUT"]);
     expect(s.t.ended).toBe(1);
     s.driver.transportClosed();

@@ -18,8 +18,11 @@ const ROOT = join(import.meta.dirname, "..");
 const BIN = join(ROOT, "node_modules/.bin");
 /** Budgets (gzip -9 bytes, Node's zlib): a bundle of an app that imports only Connection, and dist/browser.js. */
 // fullBrowser was 32 KiB until 2026-12-02: the one upgrade policy every server shares (overStreams' server role
-// runs it in browsers and service workers) and the split Connection took it to 34 526 bytes.
-const BUDGET = { connectionOnly: 20 * 1024, fullBrowser: 35 * 1024 };
+// runs it in browsers and service workers) and the split Connection took it to 34 526 bytes. 35 KiB until
+// 2026-12-02 (later): the shared timer wheel that replaced a setTimeout per connection and the shared free
+// list of outgoing buffers (issue 19, ~1 KB: the driver runs in browsers too), and the client's fused
+// masking (~0.4 KB), took it to 35 972.
+const BUDGET = { connectionOnly: 20 * 1024, fullBrowser: 36 * 1024 };
 
 const exec = promisify(execFile);
 async function sh(cmd: string, args: string[], cwd: string, timeout = 60_000): Promise<string> {

@@ -9,7 +9,8 @@
 import type { Connection } from "../protocol/connection.js";
 import type { PreparedMessage } from "../protocol/prepared.js";
 import type { Clock, ConnectionEvent } from "../protocol/events.js";
-import { DEFAULT_MAX_PENDING_BYTES, DEFAULT_STALL_TIMEOUT, ProgressWatch, StalledPeerError, unref, type DriverLimits } from "./progress-watch.js";
+import { DEFAULT_MAX_PENDING_BYTES, DEFAULT_STALL_TIMEOUT, ProgressWatch, StalledPeerError, type DriverLimits } from "./progress-watch.js";
+import { WheelTimer } from "./timer-wheel.js";
 import type { Transport } from "./transport.js";
 
 export type { Transport } from "./transport.js";
@@ -26,14 +27,13 @@ const LINGER_MS = 5_000;
 /** The time every driven connection is measured on (the sans-I/O layers read no clock themselves). */
 export const systemClock: Clock = { now: () => Date.now() };
 
-type Timer = ReturnType<typeof setTimeout>;
 export type WriteCallback = (err?: Error) => void;
 
 export class ConnectionDriver {
   #dispatching = false;
   #flushQueued = false;
-  #timer: Timer | undefined;
-  #timerAt = 0;
+  /** The connection's next deadline, in the shared timer wheel (made when first needed). */
+  #timer: WheelTimer | undefined;
   #ended = false;
   #closed = false;
   /** Whether the transport reads into conn.receiveWindow() (reported for tests and diagnostics). */
@@ -47,8 +47,10 @@ export class ConnectionDriver {
   #callbacks: WriteCallback[] | undefined;
   /** Messages that arrived while the application had paused, delivered on resume(). */
   #held: ConnectionEvent[] | undefined;
-  readonly #watch: ProgressWatch;
-  #linger: Timer | undefined;
+  /** Made when bytes first wait in the transport, dropped when they have all left: idle connections hold none. */
+  #watch: ProgressWatch | undefined;
+  readonly #limits: DriverLimits;
+  #linger: WheelTimer | undefined;
 
   readonly #transport: Transport;
   readonly #hooks: DriverHooks;
@@ -63,13 +65,19 @@ export class ConnectionDriver {
     this.#hooks = hooks;
     if (!transport.vectored) conn.coalesceOutgoing();
     conn.useClock(systemClock);
-    const stallTimeout = limits.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
+    this.#limits = limits;
+  }
+
+  /** Watches the bytes waiting in the transport (`pending` of them now) for progress. */
+  #makeWatch(pending: number): ProgressWatch {
+    const conn = this.conn;
+    const stallTimeout = this.#limits.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
     const mustDrain = () => this.#ended || conn.state === "closing";
-    this.#watch = new ProgressWatch(transport, limits.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, stallTimeout, mustDrain, (pending) => {
+    return new ProgressWatch(this.#transport, this.#limits.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, stallTimeout, mustDrain, (pending) => {
       // Nothing taken for a whole stallTimeout: say why before the transport goes (the 'close' is 1006).
       this.#emitOne({ type: "error", error: new StalledPeerError(pending, stallTimeout) }, undefined)?.forEach((e) => queueMicrotask(() => { throw e; }));
       this.destroy();
-    });
+    }, pending);
   }
 
   /** The transport delivered bytes. */
@@ -88,10 +96,9 @@ export class ConnectionDriver {
   transportClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#clearTimer();
-    this.#watch.stop();
-    if (this.#linger) clearTimeout(this.#linger);
-    this.#linger = undefined;
+    this.#timer?.clear();
+    this.#watch?.stop();
+    this.#linger?.clear();
     this.conn.transportClosed();
     this.pump();
   }
@@ -105,7 +112,8 @@ export class ConnectionDriver {
     if (!this.#transport.pending?.()) {
       // Everything left: a close queued behind a large send starts its timeout only now.
       this.conn.outgoingFlushed();
-      this.#watch.stop();
+      this.#watch?.stop();
+      this.#watch = undefined;
       if (!this.#closed && !this.#ended) this.#scheduleTimer();
     }
     this.#hooks.onDrain?.();
@@ -264,7 +272,7 @@ export class ConnectionDriver {
     const callbacks = this.#callbacks;
     this.#callbacks = undefined;
     if (chunks.length > 0 && !this.#ended && !this.#closed) {
-      for (const c of chunks) this.#watch.wrote(c.length);
+      if (this.#watch) for (const c of chunks) this.#watch.wrote(c.length);
       let done: ((err?: Error | null) => void) | undefined;
       if (callbacks) {
         done = (err) => {
@@ -292,55 +300,50 @@ export class ConnectionDriver {
     if (this.#closed) return;
     if (this.conn.transportShouldClose) this.#end();
     else this.#scheduleTimer();
+    if (!this.#watch) {
+      const pending = this.#transport.pending?.() ?? 0;
+      if (pending === 0) return;
+      this.#watch = this.#makeWatch(pending);
+    }
     this.#watch.look();
   }
 
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#clearTimer();
+    this.#timer?.clear();
     this.#transport.end();
     if (this.#closed) return;
     // A peer that never closes its side must not hold the transport forever; one still taking the
     // bytes we queued is given the time it needs (the progress watch covers one that stops).
-    const expire = (): void => {
-      this.#linger = undefined;
+    const linger = (this.#linger = new WheelTimer(() => {
       if (this.#closed) return;
-      if (this.#transport.pending?.() && this.#watch.running) this.#linger = unref(setTimeout(expire, LINGER_MS));
+      if (this.#transport.pending?.() && this.#watch?.running) linger.set(LINGER_MS);
       else this.#transport.destroy();
-    };
-    this.#linger = unref(setTimeout(expire, LINGER_MS));
+    }));
+    linger.set(LINGER_MS);
   }
 
   /** Closes the transport at once, without a close handshake. */
   destroy(): void {
-    this.#clearTimer();
-    this.#watch.stop();
+    this.#timer?.clear();
+    this.#watch?.stop();
     this.#transport.destroy();
   }
 
   #scheduleTimer(): void {
     const delay = this.conn.nextDeadline();
-    if (delay === undefined) return this.#clearTimer();
-    // A timer already set for the same moment (within a millisecond) stays.
-    const at = Date.now() + delay;
-    if (this.#timer && Math.abs(this.#timerAt - at) <= 1) return;
-    this.#clearTimer();
-    this.#timerAt = at;
-    this.#timer = unref(setTimeout(() => this.#onTimer(), delay));
+    if (delay === undefined) return this.#timer?.clear();
+    // One set for sooner stays (the deadline moved later, as each message received moves keepalive
+    // and idleness): #onTimer() then finds nothing due and sets it again. No work per message.
+    (this.#timer ??= new WheelTimer(() => this.#onTimer())).by(delay);
   }
 
   #onTimer(): void {
-    this.#timer = undefined;
     // A close frame still queued behind data the peer is taking is not timed out: its timeout
     // restarts when the transport drains (drained() → conn.outgoingFlushed()).
     if (this.conn.state === "closing" && this.#transport.pending?.()) return;
     this.conn.tick();
     this.pump();
-  }
-
-  #clearTimer(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 }

@@ -2,9 +2,8 @@
 // dropped for not reading only when it made no progress for `stallTimeout` while it had to (too
 // much queued for it, or we are closing). This watch is the one timer that decides that.
 import { WebSocketError } from "../protocol/errors.js";
+import { WheelTimer } from "./timer-wheel.js";
 import type { Transport } from "./transport.js";
-
-type Timer = ReturnType<typeof setTimeout>;
 
 export interface DriverLimits {
   /** Bytes queued in the transport above which a peer must keep taking bytes (default 64 MiB). */
@@ -25,16 +24,12 @@ export class StalledPeerError extends WebSocketError {
   }
 }
 
-export function unref(t: Timer): Timer {
-  (t as { unref?: () => void }).unref?.();
-  return t;
-}
-
 export class ProgressWatch {
   /** Bytes handed to the transport, and how many had been taken at the last look. */
   #written = 0;
   #takenAtLastLook = -1;
-  #timer: Timer | undefined;
+  /** Made when first needed: most connections are never watched. */
+  #timer: WheelTimer | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -44,7 +39,11 @@ export class ProgressWatch {
     private readonly mustDrain: () => boolean,
     /** The peer took nothing for a whole stallTimeout, with `pending` bytes queued for it. */
     private readonly onStall: (pending: number) => void,
-  ) {}
+    /** Bytes already waiting when the watch is made (counted as written). */
+    pending = 0,
+  ) {
+    this.#written = pending;
+  }
 
   /** `n` more bytes were handed to the transport. */
   wrote(n: number): void {
@@ -52,21 +51,20 @@ export class ProgressWatch {
   }
 
   get running(): boolean {
-    return this.#timer !== undefined;
+    return this.#timer?.pending === true;
   }
 
   /** Starts watching if the peer must now show progress: over the bound, or closing. */
   look(): void {
-    if (this.#timer) return;
+    if (this.#timer?.pending) return;
     const pending = this.transport.pending?.() ?? 0;
     if (pending === 0) return;
     if (pending <= this.maxPendingBytes && !this.mustDrain()) return;
     this.#takenAtLastLook = this.#written - pending;
-    this.#timer = unref(setTimeout(() => this.#check(), this.stallTimeout));
+    (this.#timer ??= new WheelTimer(() => this.#check())).set(this.stallTimeout);
   }
 
   #check(): void {
-    this.#timer = undefined;
     const pending = this.transport.pending?.() ?? 0;
     if (pending === 0) return;
     if (this.#written - pending === this.#takenAtLastLook) return this.onStall(pending);
@@ -74,7 +72,6 @@ export class ProgressWatch {
   }
 
   stop(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer?.clear();
   }
 }

@@ -29,21 +29,45 @@ export interface FrameSink {
 }
 
 const U32_MAX = 0xffffffff;
+/** The fields a scan carries over to the next: S_PHASE up to PERSISTENT_FIELDS. */
+const LIVE_FIELDS = L.PERSISTENT_FIELDS - L.S_PHASE;
+
+/** The configuration fields (S_CONFIG, S_MAX_FRAME, S_MAX_MESSAGE), one array per distinct configuration. */
+const configs = new Map<string, Int32Array>();
+function configOf(config: number, maxFrame: number, maxMessage: number): Int32Array {
+  const key = `${config}:${maxFrame}:${maxMessage}`;
+  let c = configs.get(key);
+  if (!c) {
+    c = new Int32Array(L.S_PHASE);
+    c[L.S_CONFIG] = config;
+    c[L.S_MAX_FRAME] = maxFrame;
+    c[L.S_MAX_MESSAGE] = maxMessage;
+    configs.set(key, c);
+  }
+  return c;
+}
 
 export class FrameScanner {
   readonly #backend: CoreBackend;
-  readonly #state = new Int32Array(L.STATE_FIELDS);
-  /** Bytes a scan could not use yet (a split header or control frame); allocated when first needed. */
+  readonly #config: Int32Array;
+  /**
+   * The scan state carried between calls, only while a frame or a fragmented message is under way:
+   * between messages (expecting a header, no message in progress) the next frame sets every field
+   * anew, so an idle connection holds none.
+   */
+  #live: Int32Array | undefined;
+  /** Bytes a scan could not use yet (a split header or control frame); held only while there are some. */
   #tail: Uint8Array | undefined;
   #tailLen = 0;
 
   constructor(options: FrameScannerOptions) {
     this.#backend = core();
     arenaOf(this.#backend);
-    const s = this.#state;
-    s[L.S_CONFIG] = (options.role === "server" ? L.CONFIG_PEER_MASKS : 0) | (options.rsv1Allowed ? L.CONFIG_RSV1_ALLOWED : 0) | (options.skipUtf8 ? L.CONFIG_SKIP_UTF8 : 0);
-    s[L.S_MAX_FRAME] = Math.min(options.maxFrameSize, U32_MAX) >>> 0;
-    s[L.S_MAX_MESSAGE] = Math.min(options.maxMessageSize, U32_MAX) >>> 0;
+    this.#config = configOf(
+      (options.role === "server" ? L.CONFIG_PEER_MASKS : 0) | (options.rsv1Allowed ? L.CONFIG_RSV1_ALLOWED : 0) | (options.skipUtf8 ? L.CONFIG_SKIP_UTF8 : 0),
+      Math.min(options.maxFrameSize, U32_MAX) >>> 0,
+      Math.min(options.maxMessageSize, U32_MAX) >>> 0,
+    );
   }
 
   /**
@@ -89,13 +113,17 @@ export class FrameScanner {
   #scanWindow(n: number, sink: FrameSink): ScanError {
     const b = this.#backend;
     const { statePtr, tablePtr, windowPtr } = arenaOf(b);
-    const s = this.#state;
     const base = statePtr >> 2;
     let mem = b.bytes;
     let words = b.words;
     const tailLen = this.#tailLen;
     if (tailLen > 0) mem.set(this.#tail!.subarray(0, tailLen), windowPtr - tailLen);
-    words.set(s, base);
+    const config = this.#config;
+    words[base + L.S_CONFIG] = config[L.S_CONFIG]!;
+    words[base + L.S_MAX_FRAME] = config[L.S_MAX_FRAME]!;
+    words[base + L.S_MAX_MESSAGE] = config[L.S_MAX_MESSAGE]!;
+    const live = this.#live;
+    for (let i = 0; i < LIVE_FIELDS; i++) words[base + L.S_PHASE + i] = live ? live[i]! : 0;
     let inPtr = windowPtr - tailLen;
     let inLen = tailLen + n;
     for (;;) {
@@ -123,12 +151,17 @@ export class FrameScanner {
     this.#saveState(words, base);
     // What is left is at most an incomplete header or control frame (< TAIL_ROOM bytes).
     if (inLen > 0) (this.#tail ??= new Uint8Array(TAIL_ROOM)).set(mem.subarray(inPtr, inPtr + inLen));
+    else this.#tail = undefined;
     this.#tailLen = inLen;
     return ScanError.None;
   }
 
   #saveState(words: Int32Array, base: number): void {
-    const s = this.#state;
-    for (let i = L.S_PHASE; i < L.PERSISTENT_FIELDS; i++) s[i] = words[base + i]!;
+    if (words[base + L.S_PHASE] === 0 && words[base + L.S_MSG_OPCODE] === 0) {
+      this.#live = undefined;
+      return;
+    }
+    const live = (this.#live ??= new Int32Array(LIVE_FIELDS));
+    for (let i = 0; i < LIVE_FIELDS; i++) live[i] = words[base + L.S_PHASE + i]!;
   }
 }

@@ -30,8 +30,17 @@ export type { ConnectionOptions } from "./options.js";
 export type { MessageCodec } from "./extensions/codec.js";
 
 const EMPTY = new Uint8Array(0);
+/** takeEvents() when nothing happened: shared, never written to. */
+const NO_EVENTS = Object.freeze([]) as unknown as ConnectionEvent[];
 
 type Role = "server" | "client";
+
+/** What an opening handshake agreed on. */
+interface Agreed {
+  protocol?: string;
+  extensions?: string;
+  codec?: MessageCodec;
+}
 
 export class Connection {
   readonly role: Role;
@@ -45,7 +54,8 @@ export class Connection {
   readonly #s: Settings;
   readonly #deadlines: Deadlines;
   readonly #outbox: Outbox;
-  #events: ConnectionEvent[] = [];
+  /** Events not yet taken: made with the first one (an idle connection holds no list). */
+  #events: ConnectionEvent[] | undefined;
   /** Until open: the opening handshake of our role. */
   #opening: ServerOpening | ClientOpening | undefined;
   /** Once open: the receiving half. */
@@ -88,10 +98,14 @@ export class Connection {
     return c;
   }
 
-  /** Already upgraded (e.g. by an HTTP server): starts OPEN. */
-  static open(role: Role, options: ConnectionOptions & { protocol?: string; extensions?: string; codec?: MessageCodec } = {}): Connection {
+  /**
+   * Already upgraded (e.g. by an HTTP server): starts OPEN. What the upgrade agreed may come apart
+   * from the options (`agreed`), so that one options object serves every connection of a server and
+   * their settings are resolved once (resolveSettings() keeps them per options object).
+   */
+  static open(role: Role, options: ConnectionOptions & Agreed = {}, agreed: Agreed = options): Connection {
     const c = new Connection(role, options);
-    c.#becomeOpen(options.protocol ?? "", options.extensions ?? "", options.codec);
+    c.#becomeOpen(agreed.protocol ?? "", agreed.extensions ?? "", agreed.codec);
     return c;
   }
 
@@ -128,7 +142,7 @@ export class Connection {
     this.#outbound.useCodec(codec);
     this.#deadlines.opened();
     this.#inbound = new Inbound(this.role, this.#s, codec);
-    this.#events.push({ type: "open", protocol, extensions });
+    (this.#events ??= []).push({ type: "open", protocol, extensions });
   }
 
   #receiveHandshake(bytes: Uint8Array): void {
@@ -137,7 +151,7 @@ export class Connection {
     try {
       if (opening instanceof ServerOpening) {
         const request = opening.receive(bytes);
-        if (request) this.#events.push({ type: "request", request });
+        if (request) (this.#events ??= []).push({ type: "request", request });
         return;
       }
       const opened = opening.receive(bytes);
@@ -148,7 +162,7 @@ export class Connection {
       // By brand, not class: a negotiator or codec may come from another bundle (errors.ts).
       const err = isWebSocketError(e) ? e : new HandshakeError(String(e), 400);
       if (this.role === "server" && isHandshakeError(err)) this.#outbox.writeRaw(rejectResponse(err.status, err.headers));
-      this.#events.push({ type: "error", error: err });
+      (this.#events ??= []).push({ type: "error", error: err });
       this.#finishNow();
     }
   }
@@ -187,7 +201,7 @@ export class Connection {
   #receiveFrames(bytes: Uint8Array | number): void {
     const inbound = this.#inbound;
     if (!inbound) return;
-    const events = this.#events;
+    const events = (this.#events ??= []);
     const first = events.length;
     const failure = inbound.receive(bytes, events);
     for (let i = first; i < events.length; i++) {
@@ -284,9 +298,8 @@ export class Connection {
   /** The events produced since the last call, in order. */
   takeEvents(): ConnectionEvent[] {
     const e = this.#events;
-    if (e.length === 0) return e;
-    this.#events = [];
-    return e;
+    this.#events = undefined;
+    return e && e.length > 0 ? e : NO_EVENTS;
   }
 
   #assertOpen(what: string): boolean {
@@ -384,7 +397,7 @@ export class Connection {
     this.state = "closed";
     this.closeCode = code;
     this.closeReason = reason;
-    this.#events.push({ type: "close", code, reason, wasClean });
+    (this.#events ??= []).push({ type: "close", code, reason, wasClean });
   }
 
   /**
@@ -415,7 +428,7 @@ export class Connection {
     if (this.#closed || this.#shouldClose) return;
     switch (this.#deadlines.due(this.state === "open")) {
       case Due.HandshakeTimeout:
-        this.#events.push({ type: "error", error: new TimeoutError("opening handshake timed out", "WS_ERR_HANDSHAKE_TIMEOUT") });
+        (this.#events ??= []).push({ type: "error", error: new TimeoutError("opening handshake timed out", "WS_ERR_HANDSHAKE_TIMEOUT") });
         return this.#finishNow();
       case Due.CloseTimeout:
         this.#shouldClose = true;
@@ -423,7 +436,7 @@ export class Connection {
       case Due.Idle:
         return this.close(CloseCode.GoingAway, "idle timeout");
       case Due.PongTimeout:
-        this.#events.push({ type: "error", error: new TimeoutError("no answer to keepalive ping", "WS_ERR_PONG_TIMEOUT") });
+        (this.#events ??= []).push({ type: "error", error: new TimeoutError("no answer to keepalive ping", "WS_ERR_PONG_TIMEOUT") });
         this.#shouldClose = true;
         return;
       case Due.Ping:

@@ -13,6 +13,8 @@ import { Opcode } from "./opcodes.js";
 import type { Settings } from "./options.js";
 
 const EMPTY = new Uint8Array(0);
+/** #out outside a receive(): nothing is pushed there. */
+const NO_OUT = Object.freeze([]) as unknown as ConnectionEvent[];
 
 /** A compressed message, complete, waiting for the walk to end: it goes in at event index `at`. */
 interface PendingInflate {
@@ -25,9 +27,10 @@ export class Inbound implements FrameSink {
   readonly #s: Settings;
   readonly #scanner: FrameScanner;
   readonly #codec: MessageCodec | undefined;
-  readonly #message: MessageAssembler;
-  /** The caller's event list during a receive(). */
-  #out: ConnectionEvent[] = [];
+  /** Pieces of a message that did not arrive whole: made the first time one does. */
+  #message: MessageAssembler | undefined;
+  /** The caller's event list during a receive() (none outside one). */
+  #out: ConnectionEvent[] = NO_OUT;
   // The message being received.
   #binary = false;
   #compressed = false;
@@ -41,12 +44,11 @@ export class Inbound implements FrameSink {
    * Compressed messages are inflated after the walk, in order: the codec and the UTF-8 check may
    * use core memory, which holds the frames being walked.
    */
-  #inflate: PendingInflate[] = [];
+  #inflate: PendingInflate[] | undefined;
 
   constructor(role: "server" | "client", settings: Settings, codec: MessageCodec | undefined) {
     this.#s = settings;
     this.#codec = codec;
-    this.#message = new MessageAssembler(settings.allocate);
     this.#scanner = new FrameScanner({
       role,
       maxFrameSize: settings.maxFrameSize,
@@ -54,6 +56,10 @@ export class Inbound implements FrameSink {
       rsv1Allowed: codec !== undefined,
       skipUtf8: settings.skipUTF8Validation,
     });
+  }
+
+  #assembler(): MessageAssembler {
+    return (this.#message ??= new MessageAssembler(this.#s.allocate));
   }
 
   /** The core memory the scanner reads in place (it moves if the core was replaced). */
@@ -75,7 +81,8 @@ export class Inbound implements FrameSink {
       this.#stopped = true;
       this.#failure ??= scanErrorToException(err, scanner.errorHeader);
     }
-    if (this.#inflate.length > 0) this.#inflatePending(out, first);
+    if (this.#inflate) this.#inflatePending(out, first);
+    this.#out = NO_OUT;
     const failure = this.#failure;
     this.#failure = undefined;
     return failure;
@@ -100,7 +107,7 @@ export class Inbound implements FrameSink {
           return;
         }
       }
-      if (opcode !== Opcode.Continuation && (info & F_FIN) !== 0) this.#message.beginSingleFrame(frameLen, len);
+      if (opcode !== Opcode.Continuation && (info & F_FIN) !== 0) this.#assembler().beginSingleFrame(frameLen, len);
       if (++this.#frames > s.maxFragments) {
         this.#stopped = true;
         this.#failure = new MessageTooBigError("too many fragments in one message", "WS_ERR_TOO_MANY_FRAGMENTS");
@@ -116,11 +123,11 @@ export class Inbound implements FrameSink {
       this.#partsLen = last ? 0 : this.#partsLen + len + 1;
       return;
     }
-    if (len > 0) this.#message.append(mem, ptr, len);
+    if (len > 0) this.#assembler().append(mem, ptr, len);
     if (!last) return;
-    const bytes = this.#message.take();
+    const bytes = this.#assembler().take();
     if (this.#compressed) {
-      this.#inflate.push({ at: this.#out.length, compressed: bytes, binary: this.#binary });
+      (this.#inflate ??= []).push({ at: this.#out.length, compressed: bytes, binary: this.#binary });
     } else {
       const data = this.#binary || s.textAsBytes ? s.createBinary(bytes, 0, bytes.length, true) : s.text.decode(bytes, 0, bytes.length);
       this.#out.push({ type: "message", data, binary: this.#binary });
@@ -143,8 +150,8 @@ export class Inbound implements FrameSink {
 
   /** Puts each inflated message in its place among the walk's events; a failure drops what follows it. */
   #inflatePending(out: ConnectionEvent[], first: number): void {
-    const pending = this.#inflate;
-    this.#inflate = [];
+    const pending = this.#inflate!;
+    this.#inflate = undefined;
     const walked = out.splice(first);
     let next = 0;
     for (const p of pending) {

@@ -13,7 +13,7 @@ const PREALLOC_FACTOR = 32;
 export class MessageAssembler {
   /** Makes a buffer that is filled completely before anyone sees it (the adapters may skip zeroing). */
   readonly #allocate: (n: number) => Uint8Array;
-  #parts: Uint8Array[] = [];
+  #parts: Uint8Array[] | undefined;
   #total = 0;
   #block: Uint8Array | undefined;
   #blockLen = 0;
@@ -43,7 +43,7 @@ export class MessageAssembler {
     this.#total += len;
     if (len >= SMALL) {
       this.#sealBlock();
-      this.#parts.push(bytes.slice(ptr, ptr + len));
+      (this.#parts ??= []).push(bytes.slice(ptr, ptr + len));
       return;
     }
     if (!this.#block || this.#blockLen + len > this.#block.length) {
@@ -61,7 +61,7 @@ export class MessageAssembler {
   }
 
   #sealBlock(): void {
-    if (this.#block && this.#blockLen > 0) this.#parts.push(this.#block.subarray(0, this.#blockLen));
+    if (this.#block && this.#blockLen > 0) (this.#parts ??= []).push(this.#block.subarray(0, this.#blockLen));
     this.#block = undefined;
     this.#blockLen = 0;
   }
@@ -75,9 +75,9 @@ export class MessageAssembler {
       return out;
     }
     this.#sealBlock();
-    const parts = this.#parts;
+    const parts = this.#parts ?? [];
     const total = this.#total;
-    this.#parts = [];
+    this.#parts = undefined;
     this.#total = 0;
     return concatBytes(parts, total);
   }

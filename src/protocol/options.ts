@@ -90,7 +90,17 @@ function clampLimit(n: number | undefined, dflt: number): number {
   return Math.min(Math.max(0, n ?? dflt), MAX_SIZE_LIMIT);
 }
 
+/** Settings by the options object they were resolved from: connections sharing options share them. */
+const resolved = new WeakMap<ConnectionOptions, Settings>();
+
+/** The options with defaults applied; the same object for the same options object (read-only to all). */
 export function resolveSettings(options: ConnectionOptions): Settings {
+  let s = resolved.get(options);
+  if (!s) resolved.set(options, (s = settingsOf(options)));
+  return s;
+}
+
+function settingsOf(options: ConnectionOptions): Settings {
   return {
     maxFrameSize: clampLimit(options.maxFrameSize, DEFAULT_LIMITS.maxFrameSize),
     maxMessageSize: clampLimit(options.maxMessageSize, DEFAULT_LIMITS.maxMessageSize),

@@ -32,6 +32,40 @@ const MAX_HEADER = 14;
 const SPARE_BODY_MAX = 4 * 1024 * 1024;
 
 /**
+ * Slabs given back by connections whose output has all left (recycle()), by size, for the next
+ * connection that writes: a connection holds a slab only between writing and its write completing,
+ * so an idle one holds none (answering a keepalive ping used to leave 1 KiB behind in each).
+ */
+const freeSlabs = new Map<number, Uint8Array[]>();
+/** At most 16 slabs and 256 KiB kept per size. */
+const freePerSize = (size: number) => Math.min(16, Math.max(2, (256 * 1024) / size));
+/** The largest slab: a full SLAB_MAX of payload with its header, rounded up. */
+const SLAB_TOP = 2 * SLAB_MAX;
+
+function isPooledSize(n: number): boolean {
+  return n >= SLAB_MIN && n <= SLAB_TOP && (n & (n - 1)) === 0;
+}
+
+/** Sizes up to SLAB_TOP are powers of two, so that a slab given back fits the next request of its size. */
+function slabSize(n: number): number {
+  if (n > SLAB_TOP) return n;
+  let size = SLAB_MIN;
+  while (size < n) size *= 2;
+  return size;
+}
+
+function newSlab(size: number, allocate: (n: number) => Uint8Array): Uint8Array {
+  return (isPooledSize(size) ? freeSlabs.get(size)?.pop() : undefined) ?? allocate(size);
+}
+
+function giveBack(slab: Uint8Array): void {
+  if (!isPooledSize(slab.length)) return;
+  let free = freeSlabs.get(slab.length);
+  if (!free) freeSlabs.set(slab.length, (free = []));
+  if (free.length < freePerSize(slab.length)) free.push(slab);
+}
+
+/**
  * Writes a frame header without its mask key (RFC 6455 §5.2): `b0` (FIN, RSV, opcode), the MASK bit
  * and the payload length in 1, 3 or 9 bytes. Returns where the mask key (if any) or payload goes.
  */
@@ -66,7 +100,8 @@ export class Outbox {
   /** Start of the bytes not yet taken, and end of the bytes written. */
   #from = 0;
   #pos = 0;
-  #chunks: Uint8Array[] = [];
+  /** Chunks sealed since the last take(): made when the first is. */
+  #chunks: Uint8Array[] | undefined;
   #queued = 0;
   /** The full slab take() last let go of, kept for recycle(). */
   #spent: Uint8Array | undefined;
@@ -74,6 +109,8 @@ export class Outbox {
   #body: Uint8Array | undefined;
   #spentBody: Uint8Array | undefined;
   #spareBody: Uint8Array | undefined;
+  /** The size of the slab recycle() gave back: the next one is taken at that size (a busy connection keeps its grown size). */
+  #nextSlab = SLAB_MIN;
 
   #inlineMax: number;
 
@@ -111,7 +148,7 @@ export class Outbox {
       this.#slab = EMPTY;
       this.#from = this.#pos = 0;
     }
-    const out = this.#chunks;
+    const out = this.#chunks ?? [];
     if (out.length > 0) {
       // A spare body this batch did not use is let go: only a connection that keeps sending large
       // messages keeps one.
@@ -119,29 +156,35 @@ export class Outbox {
       if (!this.#body) this.#spareBody = undefined;
       this.#body = undefined;
     }
-    this.#chunks = [];
+    this.#chunks = undefined;
     this.#queued = 0;
     return out;
   }
 
   /**
    * The transport is done with every chunk take() returned (it copied what it could not send), so
-   * the slab may be written over from the start: a busy connection then allocates no more slabs.
+   * the slab may be written over from the start, by this connection or any other: it goes back to
+   * the shared free list, so a busy connection allocates no more slabs and an idle one holds none.
    */
   recycle(): void {
-    if (this.#pos === this.#from && this.#chunks.length === 0) {
-      if (this.#slab === EMPTY && this.#spent) this.#slab = this.#spent;
+    if (this.#pos === this.#from && !this.#chunks) {
+      const slab = this.#slab !== EMPTY ? this.#slab : this.#spent;
+      if (slab) {
+        giveBack(slab);
+        this.#nextSlab = slab.length;
+      }
+      this.#slab = EMPTY;
       this.#from = this.#pos = 0;
     }
     this.#spent = undefined;
-    if (this.#spentBody && this.#chunks.length === 0) this.#spareBody = this.#spentBody;
+    if (this.#spentBody && !this.#chunks) this.#spareBody = this.#spentBody;
     this.#spentBody = undefined;
   }
 
   /** Writes raw bytes (the handshake head). */
   writeRaw(bytes: Uint8Array): void {
     this.#sealSlab();
-    this.#chunks.push(bytes);
+    (this.#chunks ??= []).push(bytes);
     this.#queued += bytes.length;
   }
 
@@ -179,15 +222,17 @@ export class Outbox {
   #reserve(n: number): void {
     if (this.#pos + n <= this.#slab.length) return;
     this.#sealSlab();
+    const size = this.#slab === EMPTY ? this.#nextSlab : Math.min(SLAB_MAX, this.#slab.length * 2);
+    this.#nextSlab = SLAB_MIN;
     // Unzeroed where the adapter allows it: only the bytes written are ever handed out.
-    this.#slab = this.#allocate(Math.max(n, Math.min(SLAB_MAX, Math.max(SLAB_MIN, this.#slab.length * 2))));
+    this.#slab = newSlab(slabSize(Math.max(n, size)), this.#allocate);
     this.#from = this.#pos = 0;
   }
 
   /** Moves the written part of the slab to the chunk list; the slab is never rewritten there. */
   #sealSlab(): void {
     if (this.#pos > this.#from) {
-      this.#chunks.push(this.#slab.subarray(this.#from, this.#pos));
+      (this.#chunks ??= []).push(this.#slab.subarray(this.#from, this.#pos));
       this.#queued += this.#pos - this.#from;
       this.#from = this.#pos;
     }
@@ -290,7 +335,7 @@ export class Outbox {
     }
     this.#pos = start;
     this.#sealSlab();
-    this.#chunks.push(payload);
+    (this.#chunks ??= []).push(payload);
     this.#queued += payload.length;
   }
 }

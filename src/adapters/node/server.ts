@@ -394,6 +394,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     ws: InstanceType<T> = new this.options.WebSocket!(null, this.options as never) as InstanceType<T>,
   ): InstanceType<T> {
     ws.setSocket(socket, head, { protocol, extensions: deflate ? "permessage-deflate" : "", codec: deflate?.codec });
+    // The socket's own 'error' listener is in place (driveSocket): ours of the upgrade go, as ws's
+    // does, so the socket keeps one listener rather than an array of them (~200 B per connection).
+    while (socket.listeners("error").includes(ignoreError)) socket.removeListener("error", ignoreError);
     ws._topics = this._topics;
     const tracking = this.options.clientTracking;
     if (tracking) this.clients.add(ws);

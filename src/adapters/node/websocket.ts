@@ -106,6 +106,26 @@ function asArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
+/** The connection options of a socket options object, made once per object (a server's are shared by all its connections, and so are their resolved settings). */
+const connectionOptionsOf = new WeakMap<SocketOptions, ConnectionOptions>();
+function connectionOptions(o: SocketOptions): ConnectionOptions {
+  let c = connectionOptionsOf.get(o);
+  if (!c) {
+    const maxPayload = o.maxPayload ?? WS_DEFAULTS.maxPayload;
+    c = {
+      ...bufferHost,
+      textAsBytes: true,
+      createBinary: binaryAsBuffer,
+      ...o,
+      maxFrameSize: o.maxFrameSize ?? (maxPayload || undefined),
+      maxMessageSize: o.maxMessageSize ?? (maxPayload || undefined),
+      closeTimeout: o.closeTimeout ?? WS_DEFAULTS.closeTimeout,
+    };
+    connectionOptionsOf.set(o, c);
+  }
+  return c;
+}
+
 function notOpen(state: number): Error {
   return new Error(`WebSocket is not open: readyState ${state} (${STATE_NAMES[state]})`);
 }
@@ -186,19 +206,7 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
    */
   setSocket(socket: Duplex, head: Uint8Array, opts: SetSocketOptions): void {
     const o = this._options;
-    const maxPayload = o.maxPayload ?? WS_DEFAULTS.maxPayload;
-    const conn = Connection.open(this._isServer ? "server" : "client", {
-      ...bufferHost,
-      textAsBytes: true,
-      createBinary: binaryAsBuffer,
-      ...o,
-      maxFrameSize: o.maxFrameSize ?? (maxPayload || undefined),
-      maxMessageSize: o.maxMessageSize ?? (maxPayload || undefined),
-      closeTimeout: o.closeTimeout ?? WS_DEFAULTS.closeTimeout,
-      protocol: opts.protocol,
-      extensions: opts.extensions,
-      codec: opts.codec,
-    });
+    const conn = Connection.open(this._isServer ? "server" : "client", connectionOptions(o), opts);
     this._socket = socket;
     this.conn = conn;
     (socket as { setTimeout?: (ms: number) => void }).setTimeout?.(0);
