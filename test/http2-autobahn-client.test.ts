@@ -112,7 +112,7 @@ describe("Autobahn groups 1-7 over HTTP/2 against our client (new WebSocket(url,
       failures.push(...results.filter((r): r is string => r !== undefined));
     }
     expect(failures).toEqual([]);
-    // Each batch's sockets shared one pooled session (one TCP connection), closed with its last socket.
-    expect(sessions).toBe(Math.ceil(cases.length / batch));
+    // Each batch's sockets shared a pooled session (one TCP connection): at most one per batch, not one per case.
+    expect(sessions).toBeLessThanOrEqual(Math.ceil(cases.length / batch));
   }, 300_000);
 });
