@@ -31,20 +31,34 @@ export class SocketTransport implements Transport {
 
   readonly reportsWrites = true;
 
+  /**
+   * Bytes handed to the socket, and (once destroy() was called) how many of them Node had taken
+   * by then: a write ending past that point never reached the kernel. Node calls the callback of a
+   * write cut off by destroy() without an error (stream_base_commons' onWriteComplete on a
+   * destroyed stream), so `done` would report a send that was lost as sent (30 x 1 MiB to a peer
+   * that did not read, then terminate(): 30 successes, 0 bytes delivered; ws reports errors).
+   */
+  #handed = 0;
+  #taken = Infinity;
+
   write(chunks: Uint8Array[], done?: (err?: Error | null) => void): boolean {
     const socket = this.socket;
     if (socket.destroyed) {
       if (done) queueMicrotask(() => done(new Error("The socket was closed")));
       return true;
     }
+    let n = 0;
+    for (let i = 0; i < chunks.length; i++) n += chunks[i]!.length;
+    const end = (this.#handed += n);
+    const cb = done && ((err?: Error | null) => done(err ?? (end > this.#taken ? new Error("The socket was destroyed before the data was written") : null)));
     let ok: boolean;
     if (chunks.length === 1) {
-      ok = socket.write(chunks[0]!, done);
+      ok = socket.write(chunks[0]!, cb);
     } else {
       socket.cork();
       const last = chunks.length - 1;
       for (let i = 0; i < last; i++) socket.write(chunks[i]!);
-      socket.write(chunks[last]!, done);
+      socket.write(chunks[last]!, cb);
       socket.uncork();
       ok = socket.writableLength < socket.writableHighWaterMark;
     }
@@ -67,6 +81,7 @@ export class SocketTransport implements Transport {
   }
 
   destroy(): void {
+    if (!this.socket.destroyed) this.#taken = this.#handed - this.socket.writableLength;
     this.socket.destroy();
   }
 }
