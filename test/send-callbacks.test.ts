@@ -57,7 +57,7 @@ describe("send callbacks after terminate() with sends still queued", () => {
   it("a client's: every callback runs, and the sends Node still held are reported failed", async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${deafPort}/`, { perMessageDeflate: false });
     ws.on("error", () => {});
-    await new Promise((r) => ws.once("open", r));
+    await new Promise<void>((r) => ws.once("open", () => r()));
     const { ok, failed } = await sendThenTerminate(ws);
     expect(ok + failed).toBe(N);
     expect(failed).toBeGreaterThan(0);
@@ -65,7 +65,7 @@ describe("send callbacks after terminate() with sends still queued", () => {
 
   it("a server's, to a client that stops reading", async () => {
     const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
-    await new Promise((r) => wss.once("listening", r));
+    await new Promise<void>((r) => wss.once("listening", () => r()));
     const server = new Promise<WebSocket>((r) => wss.once("connection", r));
     // A client by hand that reads the 101 and nothing more.
     const sock = net.connect((wss.address() as AddressInfo).port, "127.0.0.1");
@@ -97,13 +97,13 @@ describe("send callbacks after terminate() with sends still queued", () => {
     try {
       const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, { http2: true, perMessageDeflate: false });
       ws.on("error", () => {});
-      await new Promise((r) => ws.once("open", r));
+      await new Promise<void>((r) => ws.once("open", () => r()));
       const { ok, failed } = await sendThenTerminate(ws);
       expect(ok + failed).toBe(N);
       expect(failed).toBeGreaterThan(0);
     } finally {
       for (const s of sessions) s.destroy();
-      await new Promise((r) => server.close(r));
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 });
