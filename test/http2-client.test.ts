@@ -348,3 +348,33 @@ describe("WebSocket over HTTP/2, client (RFC 8441)", () => {
     expect(pooledSessions()).toBe(0);
   });
 });
+
+// Found by an outside attack on the client door (red without its fix).
+describe("HTTP/2 client: what an outside attack found", () => {
+  it("a socket with over 10 MB queued for a server that does not read does not stop new sockets to that origin", async () => {
+    // Node's default maxSessionMemory (10 MB) counts every stream's queued sends: past it, node
+    // refused new streams on the shared session (ENHANCE_YOUR_CALM) and the new socket failed.
+    const server = http2.createServer({ settings: { enableConnectProtocol: true } });
+    const sessions: http2.ServerHttp2Session[] = [];
+    server.on("session", (s) => sessions.push(s));
+    server.on("stream", (stream, headers) => {
+      stream.on("error", () => {});
+      stream.respond({ ":status": 200 });
+      if (headers[":path"] === "/deaf") stream.pause();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    servers.push({ close: () => (sessions.forEach((s) => s.destroy()), new Promise<void>((r) => server.close(() => r()))) });
+    const base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const stalled = await open(`${base}/deaf`);
+    const MiB = Buffer.alloc(1 << 20, 1);
+    for (let i = 0; i < 20; i++) stalled.send(MiB);
+    // Wait until the session has taken what flow control lets it (bounded).
+    for (let i = 0; i < 50 && stalled.bufferedAmount < 19 * (1 << 20); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(stalled.bufferedAmount).toBeGreaterThan(10 * (1 << 20));
+    const fresh = await Promise.race([open(`${base}/fresh`), new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timed out")), 5000))]);
+    expect(fresh.httpVersion).toBe("2");
+    expect(pooledSessions()).toBe(1);
+    fresh.terminate();
+    stalled.terminate();
+  });
+});

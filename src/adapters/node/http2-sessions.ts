@@ -12,7 +12,15 @@ import tls from "node:tls";
 export type Readiness = "connect" | "fallback" | Error;
 
 /** net options, and tls options over TLS, that make two sessions to one origin different (a pooled session is shared only by equal ones). */
-const NET_KEYS = ["family", "localAddress", "lookup", "hints"] as const;
+const NET_KEYS = ["family", "localAddress", "lookup", "hints", "maxSessionMemory"] as const;
+/**
+ * node's maxSessionMemory (MB) for a pooled session unless the options give one. Its default, 10,
+ * counts the sends queued on every stream of the session: past it node refuses new streams
+ * (ENHANCE_YOUR_CALM), so one socket with 10 MB queued for a slow reader failed every new socket to
+ * that origin, where over HTTP/1.1 each has its own connection. Each socket's queue is bounded as
+ * over HTTP/1.1 (bufferedAmount, the driver's stall watch); the session adds no bound of its own.
+ */
+const SESSION_MEMORY_MB = 1_000_000;
 const TLS_KEYS = [
   "ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername", "checkServerIdentity", "ciphers", "ecdhCurve",
   "sigalgs", "minVersion", "maxVersion", "secureOptions", "secureProtocol", "secureContext", "crl", "session",
@@ -109,7 +117,7 @@ function open(key: string, url: URL, secure: boolean, options: Record<string, un
   // latter (we fall back) rather than failing the TLS handshake on ALPN.
   const createConnection = () =>
     tls.connect({ ...o, host, port, servername: (o.servername as string | undefined) ?? (net.isIP(host) ? "" : host), ALPNProtocols: ["h2", "http/1.1"] } as tls.ConnectionOptions);
-  const session = http2.connect(authority, secure ? { ...o, createConnection } : o);
+  const session = http2.connect(authority, { maxSessionMemory: SESSION_MEMORY_MB, ...o, ...(secure ? { createConnection } : {}) });
   const p: Pooled = { session, key, users: 0, readiness: undefined, waiters: [], connected: false, error: undefined, goaway: new Set() };
   watch(p, secure);
   pool.set(key, p);
