@@ -185,3 +185,40 @@ export function decideUpgrade<Info>(view: RequestView, policy: UpgradePolicy<Inf
     failed(error);
   }
 }
+
+/** What waiting on the policy needs of a connection (a socket, an HTTP/2 stream): its 'close'. */
+export interface Closing {
+  once(event: "close", listener: () => void): unknown;
+  removeListener(event: "close", listener: () => void): unknown;
+}
+
+/**
+ * decideUpgrade() for a connection that may go while an asynchronous verifyClient decides: its
+ * 'close', or `timeoutMs` (handshakeTimeout, 0 = none) passing, drops the decision (`done` never
+ * runs); on the timeout `abandon()` ends the connection. A hook that never answers must not hold it.
+ */
+export function decideWhileOpen<Info>(view: RequestView, policy: UpgradePolicy<Info>, conn: Closing, timeoutMs: number, abandon: () => void, done: (decision: UpgradeDecision) => void): void {
+  let settled = false;
+  let abandoned = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onClose = () => {
+    abandoned = true;
+    if (timer) clearTimeout(timer);
+  };
+  decideUpgrade(view, policy, (decision) => {
+    settled = true;
+    conn.removeListener("close", onClose);
+    if (timer) clearTimeout(timer);
+    // Timed out, or the client left, while verifyClient decided: nothing to answer.
+    if (!abandoned) done(decision);
+  });
+  if (settled) return;
+  conn.once("close", onClose);
+  if (timeoutMs > 0) {
+    timer = setTimeout(() => {
+      abandoned = true;
+      conn.removeListener("close", onClose);
+      abandon();
+    }, timeoutMs);
+  }
+}

@@ -12,7 +12,7 @@ import http2 from "node:http2";
 import type * as http from "node:http";
 import type { Duplex } from "node:stream";
 import type { MessageCodec } from "../../protocol/connection.js";
-import { decideUpgrade, type VerifyClient } from "../upgrade-policy.js";
+import { decideWhileOpen, type VerifyClient } from "../upgrade-policy.js";
 import { defaultDeflateEngine, deflateOptions, type PerMessageDeflateOptions } from "../deflate.js";
 import { rethrowLater } from "../events.js";
 import { checkExtendedConnect, first, isWebSocketConnect, refuseStream, requestOf, useRequest } from "./http2-request.js";
@@ -143,15 +143,9 @@ export function handleStream<W extends Closable>(
   if (invalid) return refuseStream(stream, invalid.status, invalid.message, invalid.headers);
   const options = host.options;
   const handleProtocols = options.handleProtocols;
-  let settled = false;
-  let abandoned = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const onClose = () => {
-    abandoned = true;
-    if (timer) clearTimeout(timer);
-  };
   const secure = !!(session?.socket as { encrypted?: boolean } | undefined)?.encrypted;
-  decideUpgrade(
+  // verifyClient may answer later: the stream closing ends the wait, and so does handshakeTimeout.
+  decideWhileOpen(
     req,
     {
       verifyClient: options.verifyClient,
@@ -163,11 +157,10 @@ export function handleStream<W extends Closable>(
       shouldHandle: () => host.shouldHandle(req),
       stillWanted: () => (stream.destroyed || stream.closed || !stream.writable ? "gone" : host._runState() > 0 ? 503 : undefined),
     },
+    stream,
+    options.handshakeTimeout ?? 0,
+    () => stream.close(http2.constants.NGHTTP2_CANCEL),
     (decision) => {
-      settled = true;
-      stream.removeListener("close", onClose);
-      if (timer) clearTimeout(timer);
-      if (abandoned) return;
       switch (decision.type) {
         case "accept":
           // The client said GOAWAY while it waited: its session's WebSockets are closing (1001).
@@ -184,17 +177,6 @@ export function handleStream<W extends Closable>(
       }
     },
   );
-  if (settled) return;
-  // verifyClient answers later: the stream closing ends the wait, and so does handshakeTimeout.
-  stream.once("close", onClose);
-  const ms = options.handshakeTimeout ?? 0;
-  if (ms > 0) {
-    timer = setTimeout(() => {
-      abandoned = true;
-      stream.removeListener("close", onClose);
-      stream.close(http2.constants.NGHTTP2_CANCEL);
-    }, ms);
-  }
 }
 
 function accept<W extends Closable>(

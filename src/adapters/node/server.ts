@@ -20,7 +20,7 @@ import type * as tls from "node:tls";
 import { acceptKey } from "../../protocol/handshake/accept.js";
 import type { Duplex } from "node:stream";
 import type { MessageCodec } from "../../protocol/connection.js";
-import { checkRequest, decideUpgrade, type VerifyClient as PolicyVerifyClient } from "../upgrade-policy.js";
+import { checkRequest, decideWhileOpen, type VerifyClient as PolicyVerifyClient } from "../upgrade-policy.js";
 import { defaultDeflateEngine, deflateOptions, type PerMessageDeflateOptions } from "../deflate.js";
 import { WebSocket, type SocketOptions } from "./websocket.js";
 import { rethrowLater } from "../events.js";
@@ -279,17 +279,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     const options = this.options;
     const verifyClient = options.verifyClient;
     const handleProtocols = options.handleProtocols;
-    let settled = false;
-    let abandoned = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const onClose = () => {
-      abandoned = true;
-      if (timer) clearTimeout(timer);
-    };
     // Node parsed the request: the policy reads req.method and req.headers as they are.
     const invalid = checkRequest(req);
     if (invalid) return this.refuse(req, socket, invalid.status, invalid.message, invalid.headers as http.OutgoingHttpHeaders | undefined);
-    decideUpgrade(
+    // verifyClient may answer later: the socket closing ends the wait, and so does handshakeTimeout.
+    decideWhileOpen(
       req,
       {
         verifyClient,
@@ -301,12 +295,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
         shouldHandle: () => this.shouldHandle(req),
         stillWanted: () => (!socket.readable || !socket.writable || socket.destroyed ? "gone" : this._state > 0 ? 503 : undefined),
       },
+      socket,
+      options.handshakeTimeout ?? 0,
+      () => socket.destroy(),
       (decision) => {
-        settled = true;
-        socket.removeListener("close", onClose);
-        if (timer) clearTimeout(timer);
-        // Timed out, or the client left, while verifyClient decided: nothing to answer.
-        if (abandoned) return;
         switch (decision.type) {
           case "accept":
             return this.completeUpgrade(decision.protocol, decision.deflate, req, socket, head, cb);
@@ -322,18 +314,6 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
         }
       },
     );
-    if (settled) return;
-    // verifyClient answers later: the socket closing ends the wait, and so does handshakeTimeout (a
-    // hook that never answers must not hold the socket).
-    socket.once("close", onClose);
-    const ms = options.handshakeTimeout ?? 0;
-    if (ms > 0) {
-      timer = setTimeout(() => {
-        abandoned = true;
-        socket.removeListener("close", onClose);
-        socket.destroy();
-      }, ms);
-    }
   }
 
   private completeUpgrade(
