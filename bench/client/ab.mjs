@@ -9,11 +9,9 @@ import { spawn, execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
+import { opt, workloads } from "./workloads.mjs";
 
-const args = process.argv.slice(2);
-const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
 const root = new URL("../../", import.meta.url).pathname;
-const workloads = { "32B": [32, "text", 64], "4KiB": [4096, "binary", 16], "1MiB": [1 << 20, "binary", 2] };
 const [size, type, inflight] = workloads[opt("workload", "32B")];
 const runs = Number(opt("runs", 5));
 const builds = { a: resolve(opt("a", "build/dist-before")), b: resolve(opt("b", "dist")) };

@@ -4,10 +4,11 @@
 //   node bench/e2e/profile.mjs [--workload 32B|4KiB|1MiB|4KiBz] [--server node|ws|bun|bunnative] [--seconds 4] [--top 25]
 // Build the generator first (npm run bench:e2e does; or cc -O2 -DHAVE_ZLIB -o build/loadgen bench/e2e/loadgen.c -lz).
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { printSelfTime } from "../lib/cpuprofile.mjs";
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -31,19 +32,4 @@ console.log(execFileSync(`${root}build/loadgen`, ["127.0.0.1", String(port), ...
 server.kill("SIGINT");
 await new Promise((r) => server.on("exit", r));
 
-const profile = JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))), "utf8"));
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const self = new Map();
-const dt = profile.timeDeltas;
-for (let i = 0; i < profile.samples.length; i++) {
-  const n = byId.get(profile.samples[i]);
-  const f = n.callFrame;
-  const key = `${f.functionName || "(anonymous)"} ${f.url ? f.url.split("/").slice(-2).join("/") + ":" + (f.lineNumber + 1) : ""}`;
-  self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0));
-}
-const total = [...self.values()].reduce((a, b) => a + b, 0);
-const idle = self.get("(idle) ") ?? 0;
-console.log(`\nself time, ${(total / 1e6).toFixed(2)} s sampled (${((idle / total) * 100).toFixed(0)} % idle); share of busy time:`);
-for (const [k, v] of [...self.entries()].filter(([k]) => k !== "(idle) ").sort((a, b) => b[1] - a[1]).slice(0, Number(opt("top", 25)))) {
-  console.log(`${((v / (total - idle)) * 100).toFixed(1).padStart(6)} %  ${k}`);
-}
+printSelfTime(dir, Number(opt("top", 25)));
