@@ -195,7 +195,7 @@ export function serveHttp(options: HttpServeOptions, onConnection: OnConnection,
       heads.upgraded(socket as Socket);
       (socket as Duplex & { setNoDelay?(on: boolean): void }).setNoDelay?.(true);
       const conn = makeConnection(options);
-      const ws = overNetSocket(socket, conn);
+      const ws = overNetSocket(socket, conn, options);
       acceptOn(ws, conn, options, defaultDeflateEngine, open.accepted);
       ws.driver.receive(concat(headBytes(req), head));
     });

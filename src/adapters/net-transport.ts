@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import type { Connection } from "../protocol/connection.js";
 import { SocketTransport } from "./node/socket-driver.js";
 import { WebSocketConnection } from "./socket.js";
+import type { DriverLimits } from "./progress-watch.js";
 
 const kSocket = Symbol("wasmsocket.socket");
 type DrivenSocket = Duplex & { [kSocket]: WebSocketConnection };
@@ -32,9 +33,9 @@ function onError(): void {
 }
 
 /** Runs `conn` over `socket` and returns its WebSocket. */
-export function overNetSocket(socket: Duplex, conn: Connection): WebSocketConnection {
+export function overNetSocket(socket: Duplex, conn: Connection, limits?: DriverLimits): WebSocketConnection {
   socket.on("error", onError);
-  const ws = new WebSocketConnection(conn, new SocketTransport(socket));
+  const ws = new WebSocketConnection(conn, new SocketTransport(socket), limits);
   (socket as DrivenSocket)[kSocket] = ws;
   socket.on("data", onData);
   socket.on("drain", onDrain);

@@ -1,12 +1,13 @@
 // What the Deno and Bun clients share before each opens its runtime's socket: the options, the
 // URL's checks, where to connect, and the certificates to trust.
 import type { ConnectionOptions } from "../protocol/connection.js";
+import type { DriverLimits } from "./progress-watch.js";
 import type { ExtensionNegotiator } from "../protocol/extensions/codec.js";
 import type { ClientRequestOptions } from "../protocol/handshake/client.js";
 import { clientNegotiator, type PerMessageDeflateOptions } from "./deflate.js";
 import { pem } from "./serve.js";
 
-export interface ClientOptions extends ConnectionOptions, ClientRequestOptions {
+export interface ClientOptions extends ConnectionOptions, ClientRequestOptions, DriverLimits {
   /** Offer permessage-deflate (default true), with options in ws's names or ours. */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** wss://: certificates (PEM) to trust besides the system's, e.g. a test server's self-signed one. */

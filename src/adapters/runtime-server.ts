@@ -6,6 +6,7 @@ import type { UpgradeRequest } from "../protocol/handshake/server.js";
 import type { DeflateOptions } from "../protocol/extensions/permessage-deflate.js";
 import type { DeflateEngine } from "../protocol/extensions/deflate-engine.js";
 import type { WebSocketConnection } from "./socket.js";
+import type { DriverLimits } from "./progress-watch.js";
 import { decideUpgrade, requestView, type ResponseHeaders, type UpgradeDecision, type VerifyClient } from "./upgrade-policy.js";
 import { rethrowLater } from "./events.js";
 
@@ -24,7 +25,7 @@ export interface UpgradeOptions {
   perMessageDeflate?: boolean | DeflateOptions;
 }
 
-export interface RuntimeServerOptions extends ConnectionOptions, UpgradeOptions {
+export interface RuntimeServerOptions extends ConnectionOptions, UpgradeOptions, DriverLimits {
   port?: number;
   hostname?: string;
 }

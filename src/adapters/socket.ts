@@ -4,7 +4,7 @@
 import type { Connection } from "../protocol/connection.js";
 import type { ConnectionEvent } from "../protocol/events.js";
 import type { UpgradeRequest } from "../protocol/handshake/server.js";
-import { ConnectionDriver, type Transport } from "./driver.js";
+import { ConnectionDriver, type DriverLimits, type Transport } from "./driver.js";
 import { dispatchEvent, type SocketEvents } from "./events.js";
 import { SocketFacade } from "./facade.js";
 import { messages } from "./whatwg.js";
@@ -58,11 +58,12 @@ export class WebSocketConnection extends SocketFacade(Emitter) {
   /** @internal Server role: decides on the upgrade request. */
   onRequest: ((request: UpgradeRequest) => void) | undefined;
 
-  constructor(conn: Connection, transport: Transport) {
+  /** `limits`: maxPendingBytes and stallTimeout (a server's or client's options object will do). */
+  constructor(conn: Connection, transport: Transport, limits?: DriverLimits) {
     super();
     this.conn = conn;
     this.transport = transport;
-    this.driver = new ConnectionDriver(conn, transport, this);
+    this.driver = new ConnectionDriver(conn, transport, this, limits);
   }
 
   /** @internal DriverHooks: the socket is its own hooks and event sink (no closures per socket). */

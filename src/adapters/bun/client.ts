@@ -18,10 +18,12 @@ export function connect(url: string, options: ClientOptions = {}): WebSocketConn
     // Bun's write() keeps nothing: the connection may reuse its outgoing buffers (as a server's does).
     consumed: () => transport?.consumed() ?? false,
     pauseReading: (p) => transport?.pauseReading(p),
+    // A client reads on while its own sends wait (see Transport.readsWhileCongested).
+    readsWhileCongested: true,
     end: () => transport?.end(),
     destroy: () => transport?.destroy(),
   };
-  const ws = new WebSocketConnection(conn, proxy);
+  const ws = new WebSocketConnection(conn, proxy, options);
   bun().connect({
     hostname,
     port,

@@ -25,7 +25,7 @@ function listen(options: ServeOptions, onConnection: OnConnection): Server {
       s.setNoDelay?.(true);
       const conn = bunConnection(options);
       const transport = new BunTransport(s);
-      const ws = new WebSocketConnection(conn, transport);
+      const ws = new WebSocketConnection(conn, transport, options);
       s.data = { ws, transport, gate: new UpgradeGate(ws, options) };
       acceptOn(ws, conn, options, defaultDeflateEngine, open.accepted);
       ws.driver.requestFlush(); // starts the handshake timeout before the first byte

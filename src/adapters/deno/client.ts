@@ -12,7 +12,7 @@ export function connect(url: string, options: ClientOptions = {}): WebSocketConn
   const conn = denoConnection(connection, u);
   const to = { hostname, port };
   const connecting = secure ? deno().connectTls({ ...to, caCerts: ca }) : deno().connect(to).then((t) => (t.setNoDelay?.(true), t));
-  const ws = overConn(connecting, conn);
+  const ws = overConn(connecting, conn, undefined, options);
   ws.driver.pump(); // queues the upgrade request until the connection is up
   return ws;
 }

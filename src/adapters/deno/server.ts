@@ -23,10 +23,15 @@ function listen(options: ServeOptions, onConnection: OnConnection): Server {
       tcp.setNoDelay?.(true);
       const conn = denoConnection(options);
       let gate: UpgradeGate | undefined;
-      const ws = overConn(tcp, conn, (ws, bytes) => {
-        if (!gate) ws.driver.receive(bytes);
-        else if (gate.push(bytes)) gate = undefined;
-      });
+      const ws = overConn(
+        tcp,
+        conn,
+        (ws, bytes) => {
+          if (!gate) ws.driver.receive(bytes);
+          else if (gate.push(bytes)) gate = undefined;
+        },
+        options,
+      );
       gate = new UpgradeGate(ws, options);
       acceptOn(ws, conn, options, defaultDeflateEngine, open.accepted);
       ws.driver.requestFlush(); // starts the handshake timeout before the first byte

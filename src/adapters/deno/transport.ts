@@ -3,6 +3,7 @@
 // since Deno's write() may be partial.
 import type { Connection } from "../../protocol/connection.js";
 import type { Transport } from "../transport.js";
+import type { DriverLimits } from "../progress-watch.js";
 import { WebSocketConnection } from "../socket.js";
 
 /** The part of Deno.Conn (and Deno.TlsConn) we use. */
@@ -58,7 +59,7 @@ function takeWrite(queue: Uint8Array[]): Uint8Array {
  * wait for it, and its failure ('error', e.g. ECONNREFUSED) closes the socket. `receive`, where
  * given, takes the bytes read instead of the driver (a server's UpgradeGate).
  */
-export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection, receive?: (ws: WebSocketConnection, bytes: Uint8Array) => void): WebSocketConnection {
+export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection, receive?: (ws: WebSocketConnection, bytes: Uint8Array) => void, limits?: DriverLimits): WebSocketConnection {
   let tcp: DenoConn | undefined;
   const ready = Promise.resolve(connecting).then((t) => (tcp = t));
   const queue: Uint8Array[] = [];
@@ -101,6 +102,9 @@ export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connect
     }
   };
   const transport: Transport = {
+    // A client reads on while its own sends wait (see Transport.readsWhileCongested): both ends
+    // stopping reading made a Deno client and any server wait for each other forever.
+    readsWhileCongested: conn.role === "client",
     write(chunks) {
       // Frames up to 64 KiB arrive coalesced in one chunk; larger payloads are written on their own
       // rather than copied into one buffer.
@@ -122,7 +126,7 @@ export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connect
       if (!p) resumeReading?.();
     },
   };
-  const ws = new WebSocketConnection(conn, transport);
+  const ws = new WebSocketConnection(conn, transport, limits);
   (async () => {
     let buf = new Uint8Array(READ_MIN);
     let smallReads = 0;

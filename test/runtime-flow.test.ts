@@ -1,0 +1,55 @@
+// Flow control on the Deno and Bun adapters, over real sockets: a client that sends a lot before it
+// reads, and a server whose peer stops reading. Both found by an outside attack (red without the fixes).
+import { describe, expect, it } from "vitest";
+import net, { type AddressInfo } from "node:net";
+import { WebSocketServer } from "../src/node.js";
+import { closeServer } from "./helpers/servers.js";
+import { output, run } from "./helpers/runtimes.js";
+
+const freePort = () => new Promise<number>((r) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as AddressInfo).port; s.close(() => r(p)); }); });
+
+describe.each(["deno", "bun"])("the %s client", (runtime) => {
+  // Both ends stopped reading while their writes waited (the server for the client to read its
+  // echoes, the client for the server to read its sends): nothing ever came back. A client reads on.
+  it("pipelining 40 x 1 MiB to an echo server gets all 40 back", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await new Promise<void>((r) => wss.once("listening", () => r()));
+    wss.on("connection", (ws) => ws.on("message", (d, isBinary) => ws.send(d, { binary: isBinary })));
+    try {
+      const { out } = await output(run(runtime, "test/fixtures/pipelined-client.mjs", ["--url", `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, "--count", "40"]));
+      expect(out).toContain("echoed 40");
+    } finally {
+      await closeServer(wss);
+    }
+  });
+});
+
+describe.each(["node", "deno", "bun"])("a %s server's maxPendingBytes and stallTimeout", (runtime) => {
+  // Deno's and Bun's serve() took the options but never gave them to the driver: a peer that stopped
+  // reading was dropped after the default 30 s, or on Deno's raw door not at all.
+  it("drop a peer that stops reading after stallTimeout", async () => {
+    const port = await freePort();
+    const proc = run(runtime, "test/fixtures/stall-server.mjs", ["--port", String(port)]);
+    const printed = output(proc);
+    try {
+      let seen = "";
+      proc.stdout!.on("data", (d) => (seen += d));
+      for (let i = 0; i < 300 && !seen.includes("listening"); i++) await new Promise((r) => setTimeout(r, 100));
+      const sock = net.connect(port, "127.0.0.1");
+      sock.on("error", () => {});
+      sock.write("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      let n = 0;
+      sock.on("data", (d) => {
+        if ((n += d.length) > 100_000) sock.pause();
+      });
+      // Dropped after 1 s without progress (and the wheel's grain): well within 15 s, far from 30.
+      // (The paused socket itself cannot see the server let go: it reads nothing, not even the end.)
+      for (let i = 0; i < 150 && !seen.includes("dropped"); i++) await new Promise((r) => setTimeout(r, 100));
+      sock.destroy();
+      expect(seen).toContain("dropped WS_ERR_PEER_NOT_READING 1006");
+    } finally {
+      proc.kill();
+      await printed;
+    }
+  });
+});
