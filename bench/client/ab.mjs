@@ -10,13 +10,14 @@ import { existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { opt, workloads } from "./workloads.mjs";
+import { denoBinary } from "../lib/tools.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const [size, type, inflight] = workloads[opt("workload", "32B")];
 const runs = Number(opt("runs", 5));
 const builds = { a: resolve(opt("a", "build/dist-before")), b: resolve(opt("b", "dist")) };
 const runtime = opt("runtime", "node");
-const deno = [`${root}node_modules/deno/deno`, ...(existsSync(`${root}node_modules/@deno`) ? readdirSync(`${root}node_modules/@deno`).map((d) => `${root}node_modules/@deno/${d}/deno`) : [])].find((p) => existsSync(p));
+const deno = denoBinary(root);
 const exe = { node: [process.execPath], bun: [`${root}node_modules/.bin/bun`], deno: [deno, "run", "-A"] }[runtime];
 
 const port = await new Promise((r) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => r(p)); }); });

@@ -11,6 +11,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
+import { denoBinary } from "../lib/tools.mjs";
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -23,8 +24,7 @@ const root = new URL("../../", import.meta.url).pathname;
 mkdirSync(`${root}build`, { recursive: true });
 mkdirSync(`${root}bench/results`, { recursive: true });
 if (Number(execFileSync("getconf", ["CLK_TCK"]).toString()) !== 100) throw new Error("client.mjs assumes CLK_TCK = 100");
-const denoCandidates = [`${root}node_modules/deno/deno`, ...(existsSync(`${root}node_modules/@deno`) ? readdirSync(`${root}node_modules/@deno`).map((d) => `${root}node_modules/@deno/${d}/deno`) : [])];
-const deno = denoCandidates.find((p) => existsSync(p)) ?? `${root}node_modules/.bin/deno`;
+const deno = denoBinary(root);
 const bun = `${root}node_modules/.bin/bun`;
 const node = process.execPath;
 const loadgen = `${root}build/loadgen`;

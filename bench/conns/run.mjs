@@ -21,6 +21,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from 
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import os from "node:os";
+import { denoBinary } from "../lib/tools.mjs";
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -43,8 +44,7 @@ mkdirSync(`${root}bench/results`, { recursive: true });
 const gen = `${root}build/conns`;
 if (!REPORT_ONLY) execFileSync("cc", ["-O2", "-o", gen, `${root}bench/conns/conns.c`]);
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString()) || 100;
-const denoCandidates = [`${root}node_modules/deno/deno`, ...(existsSync(`${root}node_modules/@deno`) ? readdirSync(`${root}node_modules/@deno`).map((d) => `${root}node_modules/@deno/${d}/deno`) : [])];
-const deno = denoCandidates.find((p) => existsSync(p)) ?? `${root}node_modules/.bin/deno`;
+const deno = denoBinary(root);
 const bun = `${root}node_modules/.bin/bun`;
 const node = process.execPath;
 const nodeGc = [node, "--expose-gc", "--import", "./bench/e2e/gc-on-signal.mjs"];

@@ -11,6 +11,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
+import { denoBinary } from "../lib/tools.mjs";
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -21,8 +22,7 @@ mkdirSync(`${root}build`, { recursive: true });
 const loadgen = `${root}build/loadgen`;
 execFileSync("cc", ["-O2", "-o", loadgen, `${root}bench/e2e/loadgen.c`]);
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString()) || 100;
-const denoCandidates = [`${root}node_modules/deno/deno`, ...(existsSync(`${root}node_modules/@deno`) ? readdirSync(`${root}node_modules/@deno`).map((d) => `${root}node_modules/@deno/${d}/deno`) : [])];
-const deno = denoCandidates.find((p) => existsSync(p)) ?? `${root}node_modules/.bin/deno`;
+const deno = denoBinary(root);
 const bun = `${root}node_modules/.bin/bun`;
 
 const only = opt("only")?.split(",");

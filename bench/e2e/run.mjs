@@ -10,6 +10,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
+import { buildWithZlib, denoBinary } from "../lib/tools.mjs";
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -24,18 +25,9 @@ mkdirSync(`${root}build`, { recursive: true });
 mkdirSync(`${root}bench/results`, { recursive: true });
 const loadgen = `${root}build/loadgen`;
 // With zlib (libz and its header) the generator also runs the compressed-text workload.
-let withZlib = true;
-try {
-  execFileSync("cc", ["-O2", "-DHAVE_ZLIB", "-o", loadgen, `${root}bench/e2e/loadgen.c`, "-lz"], { stdio: ["ignore", "ignore", "pipe"] });
-} catch {
-  withZlib = false;
-  console.log("no zlib for the C compiler (apt-get install zlib1g-dev): skipping the permessage-deflate workload");
-  execFileSync("cc", ["-O2", "-o", loadgen, `${root}bench/e2e/loadgen.c`]);
-}
+const withZlib = buildWithZlib(`${root}bench/e2e/loadgen.c`, loadgen, "skipping the permessage-deflate workload");
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString()) || 100;
-// The real Deno binary (the npm package's bin is a Node wrapper: its CPU would not be Deno's).
-const denoCandidates = [`${root}node_modules/deno/deno`, ...(existsSync(`${root}node_modules/@deno`) ? readdirSync(`${root}node_modules/@deno`).map((d) => `${root}node_modules/@deno/${d}/deno`) : [])];
-const deno = denoCandidates.find((p) => existsSync(p)) ?? `${root}node_modules/.bin/deno`;
+const deno = denoBinary(root);
 const bun = `${root}node_modules/.bin/bun`;
 const node = process.execPath;
 

@@ -15,6 +15,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
+import { buildWithZlib, denoBinary } from "../lib/tools.mjs";
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -42,17 +43,9 @@ mkdirSync(`${root}bench/results`, { recursive: true });
 const gen = `${root}build/fanout`;
 let withZlib = true;
 if (!REPORT_ONLY) {
-  try {
-    execFileSync("cc", ["-O2", "-DHAVE_ZLIB", "-o", gen, `${root}bench/fanout/fanout.c`, "-lz"], { stdio: ["ignore", "ignore", "pipe"] });
-  } catch {
-    withZlib = false;
-    console.log("no zlib for the C compiler (apt-get install zlib1g-dev): skipping the deflate mode");
-    execFileSync("cc", ["-O2", "-o", gen, `${root}bench/fanout/fanout.c`]);
-  }
+  withZlib = buildWithZlib(`${root}bench/fanout/fanout.c`, gen, "skipping the deflate mode");
 }
-// The real Deno binary (node_modules/.bin/deno is a Node wrapper: its CPU would not be Deno's).
-const denoCandidates = [`${root}node_modules/deno/deno`, ...(existsSync(`${root}node_modules/@deno`) ? readdirSync(`${root}node_modules/@deno`).map((d) => `${root}node_modules/@deno/${d}/deno`) : [])];
-const deno = denoCandidates.find((p) => existsSync(p)) ?? `${root}node_modules/.bin/deno`;
+const deno = denoBinary(root);
 const bun = `${root}node_modules/.bin/bun`;
 const node = process.execPath;
 
