@@ -40,6 +40,11 @@ const SERVERS = [
   { id: "wsjs", name: "ws pure JS (Node)", cmd: [node, "bench/e2e/ws-echo.mjs"], env: { WS_NO_BUFFER_UTIL: "1", WS_NO_UTF_8_VALIDATE: "1" } },
   { id: "denonative", name: "Deno.serve native", cmd: [deno, "run", "-A", "bench/e2e/deno-native.mjs"] },
   { id: "bunnative", name: "Bun.serve native (uWS)", cmd: [bun, "bench/e2e/bun-native.mjs"] },
+  // Node's floors for a WebSocket echo, no library (bench/e2e/node-floor.mjs): frames only, and
+  // with the ws API's per-message Buffer, 'message' event and send() on top. 32 B only: their
+  // byte-at-a-time unmasking is no floor for large messages (measured: 4-7x our CPU at 4 KiB and 1 MiB).
+  { id: "floornode", name: "Node floor: frames only, no library", cmd: [node, "bench/e2e/node-floor.mjs"], workloads: ["32B"] },
+  { id: "floorapi", name: "Node floor: ws API, no library", cmd: [node, "bench/e2e/node-floor.mjs", "--api"], workloads: ["32B"] },
   { id: "tcpnode", name: "raw TCP echo (Node)", cmd: [node, "bench/e2e/tcp-echo.mjs"] },
   { id: "tcpbun", name: "raw TCP echo (Bun)", cmd: [bun, "bench/e2e/tcp-echo.mjs"] },
   { id: "tcpdeno", name: "raw TCP echo (Deno)", cmd: [deno, "run", "-A", "bench/e2e/tcp-echo.mjs"] },
