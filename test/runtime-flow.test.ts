@@ -5,6 +5,8 @@ import net, { type AddressInfo } from "node:net";
 import { WebSocketServer } from "../src/node.js";
 import { closeServer } from "./helpers/servers.js";
 import { output, run } from "./helpers/runtimes.js";
+import WS from "ws";
+import { message, mismatch } from "./fixtures/mixed-sizes.mjs";
 
 const freePort = () => new Promise<number>((r) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as AddressInfo).port; s.close(() => r(p)); }); });
 
@@ -20,6 +22,53 @@ describe.each(["deno", "bun"])("the %s client", (runtime) => {
       expect(out).toContain("echoed 40");
     } finally {
       await closeServer(wss);
+    }
+  });
+});
+
+// Messages of mixed sizes sent all at once come back whole and in order: the transports queue what
+// comes while a write is under way (copying small chunks into shared write buffers, writing large
+// ones as they are), and the order across those two kinds must hold.
+describe.each(["deno", "bun"])("mixed sizes pipelined through the %s transport", (runtime) => {
+  const COUNT = 120;
+  it("as a client: all echoed whole and in order", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await new Promise<void>((r) => wss.once("listening", () => r()));
+    wss.on("connection", (ws) => ws.on("message", (d, isBinary) => ws.send(d, { binary: isBinary })));
+    try {
+      const { out } = await output(run(runtime, "test/fixtures/mixed-sizes.mjs", ["--url", `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, "--count", String(COUNT)]));
+      expect(out).toContain(`mixed ok ${COUNT}`);
+    } finally {
+      await closeServer(wss);
+    }
+  });
+
+  it("as a server: all echoed whole and in order", async () => {
+    const port = await freePort();
+    const proc = run(runtime, "examples/echo-server.mjs", ["--port", String(port)]);
+    const printed = output(proc);
+    try {
+      let seen = "";
+      proc.stdout!.on("data", (d) => (seen += d));
+      for (let i = 0; i < 300 && !seen.includes("listening"); i++) await new Promise((r) => setTimeout(r, 100));
+      const ws = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+      await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
+      let got = 0;
+      let bad = "";
+      const all = new Promise<void>((resolve) =>
+        ws.on("message", (d: Buffer) => {
+          bad ||= mismatch(got, d);
+          if (++got === COUNT) resolve();
+        }),
+      );
+      for (let i = 0; i < COUNT; i++) ws.send(message(i));
+      await Promise.race([all, new Promise((r) => setTimeout(r, 15_000))]);
+      ws.terminate();
+      expect(bad).toBe("");
+      expect(got).toBe(COUNT);
+    } finally {
+      proc.kill();
+      await printed;
     }
   });
 });

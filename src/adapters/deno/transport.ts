@@ -1,6 +1,7 @@
 // The Deno transport: a Deno.Conn (TCP or TLS) under the generic driver, through its own read() and
 // write(). Reads land in one reused buffer (the connection copies what it keeps); writes are queued,
-// since Deno's write() may be partial.
+// since Deno's write() is asynchronous and may be partial: small chunks copied into shared write
+// buffers, large ones as they are.
 import type { Connection } from "../../protocol/connection.js";
 import type { Transport } from "../transport.js";
 import type { DriverLimits } from "../progress-watch.js";
@@ -32,26 +33,32 @@ const READ_MAX = 64 * 1024;
 const SMALL_READS_BEFORE_SHRINK = 16;
 /** Queued bytes above which the transport reports congestion. */
 const HIGH_WATER = 256 * 1024;
-/** Chunks this large are written on their own: a second write costs less than copying them. */
+/**
+ * Chunks this large are written from where they are (the application's payload): a second write
+ * op costs less than copying them. Smaller ones are copied into a write buffer of this size.
+ */
 const WRITE_ALONE = 64 * 1024;
 
 /**
- * The next bytes to write: the first queued chunk, joined with the small chunks queued behind it.
- * Each flush of the connection queues one chunk, and flushes that come while a write is under way
- * pile up: one write op for all of them, not one each (a Deno op and a syscall per write).
+ * Write buffers, shared by every connection: one holds what a connection queues while its previous
+ * write is under way, so a busy connection uses one or two and an idle one none. Deno zeroes every
+ * buffer it allocates (it has no unzeroed allocation like Node's allocUnsafe), and pending writes
+ * kept the connection's own outgoing buffer from being reused: a 4 KiB echo spent about a fifth of
+ * its CPU in malloc, calloc and memset before these were kept. Sizes are powers of two from
+ * WRITE_MIN to WRITE_ALONE, up to 512 KiB kept per size (a 32 B echo's 600-byte answers must not
+ * take, and zero, 64 KiB each).
  */
-function takeWrite(queue: Uint8Array[]): Uint8Array {
-  let n = 0;
-  let total = 0;
-  while (n < queue.length && queue[n]!.length < WRITE_ALONE && total < WRITE_ALONE) total += queue[n++]!.length;
-  if (n <= 1) return queue.shift()!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of queue.splice(0, n)) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+const WRITE_MIN = 4 * 1024;
+const freeBuffers = new Map<number, Uint8Array[]>();
+function takeBuffer(atLeast: number): Uint8Array {
+  let size = WRITE_MIN;
+  while (size < atLeast) size *= 2;
+  return freeBuffers.get(size)?.pop() ?? new Uint8Array(size);
+}
+function giveBuffer(b: Uint8Array): void {
+  let free = freeBuffers.get(b.length);
+  if (!free) freeBuffers.set(b.length, (free = []));
+  if (free.length < Math.max(8, (512 * 1024) / b.length)) free.push(b);
 }
 
 /**
@@ -62,13 +69,27 @@ function takeWrite(queue: Uint8Array[]): Uint8Array {
 export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection, receive?: (ws: WebSocketConnection, bytes: Uint8Array) => void, limits?: DriverLimits): WebSocketConnection {
   let tcp: DenoConn | undefined;
   const ready = Promise.resolve(connecting).then((t) => (tcp = t));
+  // What waits to be written, in order: chunks of WRITE_ALONE or more as given, and the write
+  // buffers the smaller ones were copied into (`owned[i]`: the buffer to give back once written).
   const queue: Uint8Array[] = [];
+  const owned: (Uint8Array | undefined)[] = [];
+  let fill: Uint8Array | undefined;
+  let fillLen = 0;
+  /** Chunks queued or being written as given: the connection's bytes, which it must not reuse yet. */
+  let uncopied = 0;
   let queued = 0;
   let writing = false;
   let ending = false;
   let closed = false;
   let resumeReading: (() => void) | undefined;
   let paused = false;
+  const seal = () => {
+    if (!fill) return;
+    queue.push(fill.subarray(0, fillLen));
+    owned.push(fill);
+    fill = undefined;
+    fillLen = 0;
+  };
   const closeAll = (err?: unknown) => {
     if (closed) return;
     closed = true;
@@ -85,14 +106,16 @@ export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connect
     writing = true;
     try {
       const t = tcp ?? (await ready);
-      while (queue.length) {
-        const chunk = takeWrite(queue);
+      for (;;) {
+        if (!queue.length) seal(); // what was copied while the last write was under way
+        const chunk = queue.shift();
+        if (!chunk) break;
+        const buffer = owned.shift();
         for (let off = 0; off < chunk.length; ) off += await t.write(off ? chunk.subarray(off) : chunk);
         queued -= chunk.length;
+        if (buffer) giveBuffer(buffer);
+        else if (--uncopied === 0) conn.outgoingConsumed(); // Deno holds none of the connection's bytes now
       }
-      // Deno no longer holds any chunk the connection handed over: its outgoing buffer may be
-      // written over from the start (without this, every busy connection kept allocating new ones).
-      conn.outgoingConsumed();
       if (ending) closeAll();
       else ws.driver.drained();
     } catch (e) {
@@ -106,19 +129,31 @@ export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connect
     // stopping reading made a Deno client and any server wait for each other forever.
     readsWhileCongested: conn.role === "client",
     write(chunks) {
-      // Frames up to 64 KiB arrive coalesced in one chunk; larger payloads are written on their own
-      // rather than copied into one buffer.
       for (const c of chunks) {
-        queue.push(c);
         queued += c.length;
+        if (c.length >= WRITE_ALONE) {
+          seal();
+          queue.push(c);
+          owned.push(undefined);
+          uncopied++;
+          continue;
+        }
+        // A full buffer is sealed and the next one taken twice as large (a busy connection's grow).
+        const grow = fill && fillLen + c.length > fill.length ? fill.length * 2 : 0;
+        if (grow) seal();
+        fill ??= takeBuffer(Math.max(c.length, Math.min(grow, WRITE_ALONE)));
+        fill.set(c, fillLen);
+        fillLen += c.length;
       }
       void pumpWrites();
       return queued < HIGH_WATER;
     },
+    // Small chunks were copied: the connection may write over its outgoing buffer at once.
+    consumed: () => uncopied === 0,
     pending: () => queued,
     end() {
       ending = true;
-      if (!writing && !queue.length) closeAll();
+      if (!writing && !queue.length && !fill) closeAll();
     },
     destroy: closeAll,
     pauseReading(p) {
@@ -142,7 +177,9 @@ export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connect
         if (n === buf.length && buf.length < READ_MAX) {
           buf = new Uint8Array(buf.length * 2);
           smallReads = 0;
-        } else if (n < buf.length / 4 && buf.length > READ_MIN && ++smallReads >= SMALL_READS_BEFORE_SHRINK) {
+        } else if (n >= buf.length / 4) {
+          smallReads = 0; // a run of small reads, not any 16: the buffer grew and shrank back in turn
+        } else if (buf.length > READ_MIN && ++smallReads >= SMALL_READS_BEFORE_SHRINK) {
           buf = new Uint8Array(buf.length / 2);
           smallReads = 0;
         }
