@@ -126,13 +126,13 @@ if (REPORT_ONLY) {
   }
 
   // Idle memory: 1 000 open connections, RSS growth per connection, 12 s later and after a full GC where the
-  // runtime lets us ask for one (Node with --expose-gc, Bun; Deno has no such call: its number
-  // includes uncollected garbage).
+  // runtime lets us ask for one (Node and Deno with V8's --expose-gc, Bun with Bun.gc).
   idle = [];
   const withGc = (s) => {
     const [exe, ...rest] = s.cmd;
     if (exe === node) return { ...s, cmd: [exe, "--expose-gc", "--import", "./bench/e2e/gc-on-signal.mjs", ...rest], gc: true };
     if (exe === bun) return { ...s, cmd: [exe, "--preload", "./bench/e2e/gc-on-signal.mjs", ...rest], gc: true };
+    if (exe === deno) return { ...s, cmd: [exe, rest[0], "--v8-flags=--expose-gc", "--preload", "./bench/e2e/gc-on-signal.mjs", ...rest.slice(1)], gc: true };
     return s;
   };
   const settledRss = async (s, p) => {
@@ -180,7 +180,7 @@ for (const w of WORKLOADS) {
     md += `| ${w.name} | ${r.server}${note} | ${(r.msgsPerSec / 1e3).toFixed(r.msgsPerSec < 1e4 ? 2 : 1)} k (${kFmt(r.spread[0])}–${kFmt(r.spread[1])}) | ${r.mbPerSec.toFixed(0)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.cpuUsPerMsg.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${(r.loadgenCpuShare * 100).toFixed(0)} % | ${ratioFmt(speed)} | ${ratioFmt(cpu)} |\n`;
   }
 }
-md += `\nIdle: RSS growth of the server per connection with 1 000 idle connections open, read 12 s after the handshakes and after a full GC (Node with --expose-gc, Bun.gc; Deno offers no such call, so its figure includes uncollected garbage).\n`;
+md += `\nIdle: RSS growth of the server per connection with 1 000 idle connections open, read 12 s after the handshakes and after a full GC (Node and Deno with V8's --expose-gc, Bun.gc).\n`;
 md += `\n| idle connections (1 000) | KB RSS per connection |\n| --- | --- |\n` + idle.map((i) => `| ${i.server} | ${i.kbPerConnection.toFixed(1)} |`).join("\n") + "\n";
 writeFileSync(`${root}bench/results/e2e-latest.md`, md);
 
