@@ -12,6 +12,7 @@
 // Anything the generator does not send is a bug in this file, not handled.
 import { createServer } from "node:net";
 import { EventEmitter } from "node:events";
+import { frame, readMaskedFrame } from "../lib/frames.mjs";
 
 const argv = process.argv.slice(2);
 const port = Number(argv[argv.indexOf("--port") + 1]);
@@ -67,24 +68,10 @@ createServer({ noDelay: true }, (socket) => {
     // shorter than the masked client's), so one buffer of the read's size holds it.
     const out = api ? null : Buffer.allocUnsafe(buf.length);
     let o = 0;
-    for (;;) {
-      if (buf.length - at < 2) break;
-      const op = buf[at] & 15;
-      let len = buf[at + 1] & 127;
-      let h = at + 2;
-      if (len === 126) {
-        if (buf.length - at < 4) break;
-        len = buf.readUInt16BE(at + 2);
-        h = at + 4;
-      } else if (len === 127) {
-        if (buf.length - at < 10) break;
-        len = buf.readUInt32BE(at + 6);
-        h = at + 10;
-      }
-      if (buf.length < h + 4 + len) break;
+    while (readMaskedFrame(buf, at)) {
+      const { op, len, key: h, payload: p } = frame;
       const k0 = buf[h], k1 = buf[h + 1], k2 = buf[h + 2], k3 = buf[h + 3];
-      const p = h + 4;
-      at = p + len;
+      at = frame.end;
       if (op === 8) return void socket.end(Buffer.from([0x88, 0]));
       if (api) {
         const data = Buffer.allocUnsafe(len);

@@ -7,6 +7,7 @@
 //   node node-floor.mjs --port N
 import { createServer } from "node:http";
 import { createHash } from "node:crypto";
+import { frame as masked, readMaskedFrame } from "../../lib/frames.mjs";
 
 const port = Number(process.argv[process.argv.indexOf("--port") + 1]);
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -61,21 +62,12 @@ function frame(opcode, payload) {
 function onPublisherData(socket, state, chunk) {
   let buf = state.rest ? Buffer.concat([state.rest, chunk]) : chunk;
   let at = 0;
-  for (;;) {
-    if (buf.length - at < 2) break;
-    const op = buf[at] & 15;
-    let len = buf[at + 1] & 127;
-    let h = at + 2;
-    if (len === 126) {
-      if (buf.length - at < 4) break;
-      len = buf.readUInt16BE(at + 2);
-      h = at + 4;
-    }
-    if (buf.length < h + 4 + len) break;
+  while (readMaskedFrame(buf, at)) {
+    const { op, len, key: h } = masked;
     const key = buf.subarray(h, h + 4);
     const payload = Buffer.allocUnsafe(len);
     for (let i = 0; i < len; i++) payload[i] = buf[h + 4 + i] ^ key[i & 3];
-    at = h + 4 + len;
+    at = masked.end;
     if (op === 9) socket.write(frame(10, payload));
     else if (op === 2) publish(frame(2, payload));
   }
