@@ -8,6 +8,17 @@ import { output, run } from "./helpers/runtimes.js";
 import WS from "ws";
 import { message, mismatch } from "./fixtures/mixed-sizes.mjs";
 
+/** Starts `script` on `runtime` with a free --port and waits (up to 30 s) until it prints "listening". */
+async function listening(runtime: string, script: string) {
+  const port = await freePort();
+  const proc = run(runtime, script, ["--port", String(port)]);
+  const printed = output(proc);
+  const seen = { text: "" };
+  proc.stdout!.on("data", (d) => (seen.text += d));
+  for (let i = 0; i < 300 && !seen.text.includes("listening"); i++) await new Promise((r) => setTimeout(r, 100));
+  return { port, proc, printed, seen };
+}
+
 const freePort = () => new Promise<number>((r) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as AddressInfo).port; s.close(() => r(p)); }); });
 
 describe.each(["deno", "bun"])("the %s client", (runtime) => {
@@ -44,13 +55,8 @@ describe.each(["deno", "bun"])("mixed sizes pipelined through the %s transport",
   });
 
   it("as a server: all echoed whole and in order", async () => {
-    const port = await freePort();
-    const proc = run(runtime, "examples/echo-server.mjs", ["--port", String(port)]);
-    const printed = output(proc);
+    const { port, proc, printed } = await listening(runtime, "examples/echo-server.mjs");
     try {
-      let seen = "";
-      proc.stdout!.on("data", (d) => (seen += d));
-      for (let i = 0; i < 300 && !seen.includes("listening"); i++) await new Promise((r) => setTimeout(r, 100));
       const ws = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
       await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
       let got = 0;
@@ -77,13 +83,8 @@ describe.each(["node", "deno", "bun"])("a %s server's maxPendingBytes and stallT
   // Deno's and Bun's serve() took the options but never gave them to the driver: a peer that stopped
   // reading was dropped after the default 30 s, or on Deno's raw door not at all.
   it("drop a peer that stops reading after stallTimeout", async () => {
-    const port = await freePort();
-    const proc = run(runtime, "test/fixtures/stall-server.mjs", ["--port", String(port)]);
-    const printed = output(proc);
+    const { port, proc, printed, seen } = await listening(runtime, "test/fixtures/stall-server.mjs");
     try {
-      let seen = "";
-      proc.stdout!.on("data", (d) => (seen += d));
-      for (let i = 0; i < 300 && !seen.includes("listening"); i++) await new Promise((r) => setTimeout(r, 100));
       const sock = net.connect(port, "127.0.0.1");
       sock.on("error", () => {});
       sock.write("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
@@ -93,9 +94,9 @@ describe.each(["node", "deno", "bun"])("a %s server's maxPendingBytes and stallT
       });
       // Dropped after 1 s without progress (and the wheel's grain): well within 15 s, far from 30.
       // (The paused socket itself cannot see the server let go: it reads nothing, not even the end.)
-      for (let i = 0; i < 150 && !seen.includes("dropped"); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 150 && !seen.text.includes("dropped"); i++) await new Promise((r) => setTimeout(r, 100));
       sock.destroy();
-      expect(seen).toContain("dropped WS_ERR_PEER_NOT_READING 1006");
+      expect(seen.text).toContain("dropped WS_ERR_PEER_NOT_READING 1006");
     } finally {
       proc.kill();
       await printed;
