@@ -91,6 +91,38 @@ describe("WebSocket over HTTP/2, client (RFC 8441)", () => {
     await new Promise((r) => (srv.sessions[0]!.closed ? r(undefined) : srv.sessions[0]!.once("close", r)));
   });
 
+  // A WebSocket holds its stream while it is open: a socket queued behind the server's stream limit
+  // waited until another closed, forever for long-lived ones (5 sockets against a limit of 2: 3 hung).
+  it("past the server's SETTINGS_MAX_CONCURRENT_STREAMS, sockets open on further sessions instead of waiting", async () => {
+    const srv = await h2({ maxConcurrentStreams: 2 });
+    // Five at once, before any SETTINGS arrived (they all lease the first session), then one more.
+    const first = await Promise.race([
+      Promise.all(Array.from({ length: 5 }, (_, j) => open(`${srv.url}/a${j}`))),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timed out: sockets waited for a stream slot")), 5000)),
+    ]);
+    const later = await open(`${srv.url}/later`);
+    const all = [...first, later];
+    expect(all.every((ws) => ws.httpVersion === "2")).toBe(true);
+    await Promise.all(all.map((ws, j) => echoes(ws, [payload(j, 100, false), payload(j, 70_000, true)])));
+    expect(srv.sessions.length).toBe(3);
+    expect(pooledSessions()).toBe(3);
+    const closes = all.map(closed);
+    for (const ws of all) ws.close(1000);
+    for (const c of await Promise.all(closes)) expect(c.code).toBe(1000);
+    expect(pooledSessions()).toBe(0);
+  });
+
+  it("a server advertising a stream limit of 0 costs a bounded number of sessions", async () => {
+    // (node's server still takes the stream; the client moves a bounded number of times, then asks anyway.)
+    const srv = await h2({ maxConcurrentStreams: 0 });
+    const ws = await open(`${srv.url}/none`);
+    expect(srv.sessions.length).toBeLessThanOrEqual(5);
+    const done = closed(ws);
+    ws.close(1000);
+    expect((await done).code).toBe(1000);
+    expect(pooledSessions()).toBe(0);
+  });
+
   it("a stream whose peer stops reading holds only its own socket: HTTP/2 flow control pushes back both ways", async () => {
     const srv = await h2();
     const sockets = await Promise.all(Array.from({ length: 6 }, (_, j) => open(`${srv.url}/s${j}`)));

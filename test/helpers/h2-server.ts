@@ -38,6 +38,8 @@ export interface H2ServerOptions {
   hang?: boolean;
   /** Refuse the first CONNECT unprocessed: RST_STREAM(REFUSED_STREAM). */
   refuseFirst?: "rst";
+  /** SETTINGS_MAX_CONCURRENT_STREAMS (node's default: no limit). */
+  maxConcurrentStreams?: number;
 }
 
 /** One accepted WebSocket stream. */
@@ -67,7 +69,7 @@ export interface H2Server {
 }
 
 export async function startH2Server(options: H2ServerOptions = {}): Promise<H2Server> {
-  const settings = { enableConnectProtocol: options.connectProtocol ?? true };
+  const settings = { enableConnectProtocol: options.connectProtocol ?? true, ...(options.maxConcurrentStreams ? { maxConcurrentStreams: options.maxConcurrentStreams } : {}) };
   const server = options.tls ? http2.createSecureServer({ cert, key, settings }) : http2.createServer({ settings });
   const waiting: ((s: ServerSide) => void)[] = [];
   const waitingStreams: ((s: ServerHttp2Stream) => void)[] = [];

@@ -55,12 +55,17 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   return Array.isArray(v) ? v.join(", ") : v;
 }
 
+/** How many sessions one socket may leave for another because their stream limit was reached. */
+const MAX_MOVES = 4;
+
 /** Opens `ws` over an HTTP/2 stream; calls `fallback` to open it over HTTP/1.1 instead. */
 export function openOverHttp2(ws: HandshakingSocket, t: Http2Target, fallback: () => void): void {
   const given = typeof t.options.http2 === "object" ? (t.options.http2 as http2.ClientHttp2Session) : undefined;
   let lease = leaseSession(t.url, t.secure, t.options, given);
   /** A stream the server refused unprocessed (GOAWAY, RST_STREAM REFUSED_STREAM) is tried once more on a new session. */
   let retried = given !== undefined;
+  /** Sessions left because the server's stream limit was reached there. */
+  let moves = 0;
   let stream: ClientHttp2Stream | undefined;
   let streamError: Error | undefined;
   /** Handed over, failed, aborted or fallen back: the handshake has nothing more to do. */
@@ -111,10 +116,22 @@ export function openOverHttp2(ws: HandshakingSocket, t: Http2Target, fallback: (
       return fallback();
     }
     if (r instanceof Error) return fail(r);
+    if (!lease.hasStream() && moves < MAX_MOVES) {
+      // The server's stream limit is reached on this session (learnt from SETTINGS that came after
+      // we leased it): another session, rather than waiting for a WebSocket there to close. Bounded:
+      // a server that allows no streams at all (limit 0) must not make us open sessions forever;
+      // past the bound the stream waits in node for a free slot.
+      moves++;
+      const old = lease;
+      lease = leaseSession(t.url, t.secure, t.options);
+      old.release();
+      return lease.ready(onReady);
+    }
     const mine = lease;
     let s: ClientHttp2Stream;
     try {
       s = mine.session.request(connectHeaders(t), { endStream: false });
+      mine.streamOpened();
     } catch (e) {
       // The session got GOAWAY (or closed) between its SETTINGS and this request.
       if (mine.session.closed || mine.session.destroyed) return void (retry() || fail(e as Error));

@@ -1,5 +1,6 @@
-// HTTP/2 sessions for WebSocket clients (RFC 8441): one session per origin and connection options,
-// shared by every socket opened to it and closed when the last of them is done; or a session the
+// HTTP/2 sessions for WebSocket clients (RFC 8441): sessions per origin and connection options,
+// shared by the sockets opened to it and each closed when the last of its sockets is done (a second
+// session opens when the server's SETTINGS_MAX_CONCURRENT_STREAMS leave the first no room); or a session the
 // application gave, which it keeps (we never close it). Each session is asked once what it can do:
 // extended CONNECT, once the server's SETTINGS advertise SETTINGS_ENABLE_CONNECT_PROTOCOL; or
 // "fallback" to HTTP/1.1 when the SETTINGS do not, when TLS agreed on http/1.1, or when the server
@@ -31,6 +32,8 @@ interface Pooled {
   /** Its key in the pool; undefined for a session the application gave (never closed by us). */
   readonly key: string | undefined;
   users: number;
+  /** Of its users, those whose stream was requested (and not yet released). */
+  streams: number;
   readiness: Readiness | undefined;
   waiters: ((r: Readiness) => void)[];
   connected: boolean;
@@ -39,7 +42,8 @@ interface Pooled {
   readonly goaway: Set<() => void>;
 }
 
-const pool = new Map<string, Pooled>();
+/** Open sessions by pool key, oldest first: a new socket takes the first with a stream to spare. */
+const pool = new Map<string, Pooled[]>();
 const adopted = new WeakMap<ClientHttp2Session, Pooled>();
 const ids = new WeakMap<object, number>();
 let nextId = 1;
@@ -77,7 +81,23 @@ function settle(p: Pooled, r: Readiness): void {
 }
 
 function forget(p: Pooled): void {
-  if (p.key !== undefined && pool.get(p.key) === p) pool.delete(p.key);
+  if (p.key === undefined) return;
+  const list = pool.get(p.key);
+  const at = list ? list.indexOf(p) : -1;
+  if (at < 0) return;
+  list!.splice(at, 1);
+  if (list!.length === 0) pool.delete(p.key);
+}
+
+/**
+ * Whether `p` can take one more socket. A WebSocket holds its stream for as long as it is open, so a
+ * socket queued behind the server's stream limit could wait forever: it gets a session of its own
+ * instead. The limit is known from the server's SETTINGS; before them every socket shares the session.
+ */
+function hasRoom(p: Pooled, taken: number): boolean {
+  if (p.session.closed || p.session.destroyed) return false; // closing: its 'goaway' or 'close' may not be out yet
+  const limit = p.session.remoteSettings?.maxConcurrentStreams;
+  return !p.readiness || typeof limit !== "number" || taken < limit;
 }
 
 /** Listens to a session (the 'error' listener first) and works out what it can do. */
@@ -118,15 +138,17 @@ function open(key: string, url: URL, secure: boolean, options: Record<string, un
   const createConnection = () =>
     tls.connect({ ...o, host, port, servername: (o.servername as string | undefined) ?? (net.isIP(host) ? "" : host), ALPNProtocols: ["h2", "http/1.1"] } as tls.ConnectionOptions);
   const session = http2.connect(authority, { maxSessionMemory: SESSION_MEMORY_MB, ...o, ...(secure ? { createConnection } : {}) });
-  const p: Pooled = { session, key, users: 0, readiness: undefined, waiters: [], connected: false, error: undefined, goaway: new Set() };
+  const p: Pooled = { session, key, users: 0, streams: 0, readiness: undefined, waiters: [], connected: false, error: undefined, goaway: new Set() };
   watch(p, secure);
-  pool.set(key, p);
+  const list = pool.get(key);
+  if (list) list.push(p);
+  else pool.set(key, [p]);
   return p;
 }
 
 /** A session the application gave: watched once, asked what it can do, never closed by us. */
 function adopt(session: ClientHttp2Session): Pooled {
-  const p: Pooled = { session, key: undefined, users: 0, readiness: undefined, waiters: [], connected: !session.connecting, error: undefined, goaway: new Set() };
+  const p: Pooled = { session, key: undefined, users: 0, streams: 0, readiness: undefined, waiters: [], connected: !session.connecting, error: undefined, goaway: new Set() };
   adopted.set(session, p);
   watch(p, session.encrypted === true);
   if (session.destroyed || session.closed) p.readiness = new Error("The HTTP/2 session is closed");
@@ -141,6 +163,7 @@ function adopt(session: ClientHttp2Session): Pooled {
 /** One socket's use of a session, from its handshake until its stream closes. */
 export class SessionLease {
   #released = false;
+  #stream = false;
   #onGoaway: (() => void) | undefined;
 
   constructor(private readonly p: Pooled) {
@@ -164,11 +187,28 @@ export class SessionLease {
     this.p.goaway.add(close);
   }
 
+  /**
+   * Whether this socket may open its stream here now: false when the server's stream limit is
+   * reached (sockets that leased the session before its SETTINGS came), then it leases another.
+   * Given sessions are always used: the application chose them.
+   */
+  hasStream(): boolean {
+    return this.p.key === undefined || hasRoom(this.p, this.p.streams);
+  }
+
+  /** The socket requested its stream. */
+  streamOpened(): void {
+    if (this.#stream || this.#released) return;
+    this.#stream = true;
+    this.p.streams++;
+  }
+
   /** This socket is done with the session; a pooled session closes with its last socket. */
   release(): void {
     if (this.#released) return;
     this.#released = true;
     const p = this.p;
+    if (this.#stream) p.streams--;
     if (this.#onGoaway) p.goaway.delete(this.#onGoaway);
     if (--p.users > 0 || p.key === undefined) return;
     forget(p);
@@ -180,13 +220,13 @@ export class SessionLease {
 export function leaseSession(url: URL, secure: boolean, options: Record<string, unknown>, given?: ClientHttp2Session): SessionLease {
   if (given) return new SessionLease(adopted.get(given) ?? adopt(given));
   const key = poolKey(url, secure, options);
-  const pooled = pool.get(key);
-  // A session closing (its 'goaway' or 'close' may not have been emitted yet) takes no new stream.
-  if (pooled && !pooled.session.closed && !pooled.session.destroyed) return new SessionLease(pooled);
-  return new SessionLease(open(key, url, secure, options));
+  const pooled = pool.get(key)?.find((p) => hasRoom(p, p.users));
+  return new SessionLease(pooled ?? open(key, url, secure, options));
 }
 
 /** @internal For tests: how many pooled sessions are open. */
 export function pooledSessions(): number {
-  return pool.size;
+  let n = 0;
+  for (const list of pool.values()) n += list.length;
+  return n;
 }
