@@ -42,6 +42,7 @@ const SERVERS = [
   { id: "bunnative", name: "Bun.serve native (uWS)", cmd: [bun, "bench/e2e/bun-native.mjs"] },
   { id: "tcpnode", name: "raw TCP echo (Node)", cmd: [node, "bench/e2e/tcp-echo.mjs"] },
   { id: "tcpbun", name: "raw TCP echo (Bun)", cmd: [bun, "bench/e2e/tcp-echo.mjs"] },
+  { id: "tcpbunlisten", name: "raw Bun.listen echo (Bun)", cmd: [bun, "bench/e2e/bun-listen-echo.mjs"] },
   { id: "tcpdeno", name: "raw TCP echo (Deno)", cmd: [deno, "run", "-A", "bench/e2e/tcp-echo.mjs"] },
 ].filter((s) => !only || only.includes(s.id));
 
