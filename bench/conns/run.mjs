@@ -14,7 +14,7 @@
 //   p50/p99 echo latency of the active connections with all the idle ones open,
 //   RSS after every connection closed (and a GC), minus the baseline.
 // Writes bench/results/conns-latest.{json,md}.
-//   npm run bench:conns [-- --counts 5000,19000,100000 --only node,ws,bun,deno --idle 20 --echo 10
+//   npm run bench:conns [-- --counts 5000,19000,100000 --only node,ws,oursbun,bunlisten,bun,deno --idle 20 --echo 10
 //                          --settle 10 --rounds 1 --append --report-only]
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
@@ -54,6 +54,10 @@ const SERVERS = [
   { id: "node", name: "wasmsocket (Node)", script: "examples/echo-server.mjs", cluster: true, gc: true },
   { id: "ws", name: "ws + addons (Node)", script: "bench/e2e/ws-echo.mjs", cluster: true, gc: true },
   { id: "bun", name: "Bun.serve native", cmd: [bun, "--preload", "./bench/e2e/gc-on-signal.mjs", "bench/conns/bun-native.mjs"], gc: true },
+  // Ours on Bun (Bun.listen under the driver); serve() has no reusePort: one process, counts up to ONE_PROCESS.
+  { id: "oursbun", name: "wasmsocket (Bun)", cmd: [bun, "--preload", "./bench/e2e/gc-on-signal.mjs", "examples/echo-server.mjs"], gc: true, oneProcess: true },
+  // The floor on Bun.listen: a canned 101, then a socket holding nothing but `data = true`.
+  { id: "bunlisten", name: "raw Bun.listen floor", cmd: [bun, "--preload", "./bench/e2e/gc-on-signal.mjs", "bench/conns/bun-listen-floor.mjs"], gc: true },
   { id: "deno", name: "Deno.serve native", cmd: [deno, "run", "-A", "--unstable-net", "bench/conns/deno-native.mjs"], gc: false },
 ].filter((s) => !only || only.includes(s.id));
 
@@ -107,6 +111,7 @@ function startGenerator(port, count, g) {
 
 async function measure(s, count) {
   const procs = count > ONE_PROCESS ? Math.ceil(count / PER_WORKER) : 1;
+  if (procs > 1 && s.oneProcess) return { server: s.name, id: s.id, count, processes: procs, error: "one process only (no reusePort)" };
   const port = await freePort();
   let children = [], pids = [];
   const gens = [];
@@ -188,7 +193,7 @@ if (REPORT_ONLY) {
 
 let md = `Connections, ${meta.date.slice(0, 10)}, commit ${meta.commit}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}. Every connection pings once per ${meta.pingSeconds} s; ${meta.active} active connections echo 32 B every ${meta.echoMs} ms for ${meta.echoSeconds} s with all others open. Idle CPU over ${meta.idleSeconds} s (pings only). RSS after a full GC (Deno: none available, garbage included), summed over the server's processes, minus the same before connecting; after close: ${meta.settleSeconds} s after the last close, GC'd.\n\n`;
 md += `| server | connections | round | processes | handshakes/s | KB RSS / connection | idle CPU % of a core | echo p50 / p99 µs | RSS after close − baseline MB (baseline) | notes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
-const order = ["node", "ws", "bun", "deno"];
+const order = ["node", "ws", "oursbun", "bunlisten", "bun", "deno"];
 const rows = [...results].sort((a, b) => a.count - b.count || order.indexOf(a.id) - order.indexOf(b.id) || a.round - b.round);
 for (const r of rows) {
   if (r.error) { md += `| ${r.server} | ${r.count} | ${r.round + 1} | ${r.processes} | – | – | – | – | – | ${r.error} |\n`; continue; }

@@ -3,7 +3,8 @@
 // generator (bench/e2e/loadgen.c: epoll, pipelined, every echo verified), several runs each.
 // Reports msgs/s, MB/s, p50/p99 RTT, server CPU per message and peak RSS, and idle memory per
 // connection; writes bench/results/e2e-latest.{json,md,svg}.
-//   npm run bench:e2e [-- --runs 3 --seconds 4 --only node,ws --workloads 32B,4KiB,1MiB,4KiBz]
+//   npm run bench:e2e [-- --runs 3 --seconds 4 --only node,ws --workloads 32B,4KiB,1MiB,4KiBz --out e2e-latest]
+// --out NAME writes bench/results/NAME.{json,md,svg} instead (a partial run beside the full table).
 // Then bench/e2e/http2.mjs (our server over HTTP/1.1 vs HTTP/2), unless --no-http2, or --only
 // leaves out "http2".
 import { spawn, execFileSync } from "node:child_process";
@@ -17,6 +18,10 @@ const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1
 const RUNS = Number(opt("runs", 3));
 // --report-only: rewrite the table and chart from bench/results/e2e-latest.json, measuring nothing.
 const REPORT_ONLY = args.includes("--report-only");
+const OUT = opt("out", "e2e-latest");
+// --anchor PREFIX: the ratio columns are to the server whose name starts with PREFIX (default ws + addons).
+const ANCHOR = opt("anchor", "ws + addons");
+const anchorLabel = ANCHOR === "ws + addons" ? "ws+addons" : ANCHOR;
 const SECONDS = Number(opt("seconds", 4));
 const only = opt("only")?.split(",");
 const onlyWorkloads = opt("workloads")?.split(",");
@@ -47,6 +52,7 @@ const SERVERS = [
   { id: "floorapi", name: "Node floor: ws API, no library", cmd: [node, "bench/e2e/node-floor.mjs", "--api"], workloads: ["32B"] },
   { id: "tcpnode", name: "raw TCP echo (Node)", cmd: [node, "bench/e2e/tcp-echo.mjs"] },
   { id: "tcpbun", name: "raw TCP echo (Bun)", cmd: [bun, "bench/e2e/tcp-echo.mjs"] },
+  { id: "tcpbunlisten", name: "raw Bun.listen echo (Bun)", cmd: [bun, "bench/e2e/bun-listen-echo.mjs"] },
   { id: "tcpdeno", name: "raw TCP echo (Deno)", cmd: [deno, "run", "-A", "bench/e2e/tcp-echo.mjs"] },
 ].filter((s) => !only || only.includes(s.id));
 
@@ -79,7 +85,7 @@ function runLoadgen(port, wargs, seconds) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 let results, idle, meta;
 if (REPORT_ONLY) {
-  ({ results, idle, meta } = JSON.parse(readFileSync(`${root}bench/results/e2e-latest.json`, "utf8")));
+  ({ results, idle, meta } = JSON.parse(readFileSync(`${root}bench/results/${OUT}.json`, "utf8")));
 } else {
   results = [];
   for (const w of WORKLOADS) {
@@ -156,7 +162,7 @@ if (REPORT_ONLY) {
   }
 
   meta = { roundRobin: true, date: new Date().toISOString(), machine: `${os.cpus()[0].model} × ${os.cpus().length}`, node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(), runs: RUNS, seconds: SECONDS };
-  writeFileSync(`${root}bench/results/e2e-latest.json`, JSON.stringify({ meta, results, idle }, null, 2));
+  writeFileSync(`${root}bench/results/${OUT}.json`, JSON.stringify({ meta, results, idle }, null, 2));
 }
 
 // Markdown table, ratios to ws + addons per workload. With round-robin runs each ratio is taken
@@ -170,9 +176,9 @@ const paired = (r, anchor, f) => {
   return xs.length ? { mid: median(xs), lo: Math.min(...xs), hi: Math.max(...xs) } : undefined;
 };
 const ratioFmt = (q) => (!q ? "–" : q.lo === undefined ? q.mid.toFixed(2) : `${q.mid.toFixed(2)} (${q.lo.toFixed(2)}–${q.hi.toFixed(2)})`);
-let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}; median of ${meta.runs} runs of ${meta.seconds} s (spread: min–max)${meta.roundRobin ? "; runs taken round robin, ratios to ws+addons per round (median, min–max)" : ""}.${meta.note ? " " + meta.note : ""}\n\n| workload | server | msgs/s (spread) | MB/s | p50 / p99 µs | server CPU µs/msg | peak RSS MB | generator CPU | msgs/s × ws+addons | CPU/msg × ws+addons |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
+let md = `End to end, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}; median of ${meta.runs} runs of ${meta.seconds} s (spread: min–max)${meta.roundRobin ? "; runs taken round robin, ratios to " + anchorLabel + " per round (median, min–max)" : ""}.${meta.note ? " " + meta.note : ""}\n\n| workload | server | msgs/s (spread) | MB/s | p50 / p99 µs | server CPU µs/msg | peak RSS MB | generator CPU | msgs/s × ${anchorLabel} | CPU/msg × ${anchorLabel} |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
 for (const w of WORKLOADS) {
-  const anchor = results.find((r) => r.workload === w.id && r.server.startsWith("ws + addons"));
+  const anchor = results.find((r) => r.workload === w.id && r.server.startsWith(ANCHOR));
   for (const r of results.filter((x) => x.workload === w.id)) {
     const note = r.error ? ` (${r.error})` : w.id === "4KiBz" ? ` (echoes compressed: ${(r.compressedShare * 100).toFixed(0)} %)` : "";
     const speed = paired(r, anchor, (x) => x.msgsPerSec);
@@ -182,7 +188,7 @@ for (const w of WORKLOADS) {
 }
 md += `\nIdle: RSS growth of the server per connection with 1 000 idle connections open, read 12 s after the handshakes and after a full GC (Node and Deno with V8's --expose-gc, Bun.gc).\n`;
 md += `\n| idle connections (1 000) | KB RSS per connection |\n| --- | --- |\n` + idle.map((i) => `| ${i.server} | ${i.kbPerConnection.toFixed(1)} |`).join("\n") + "\n";
-writeFileSync(`${root}bench/results/e2e-latest.md`, md);
+writeFileSync(`${root}bench/results/${OUT}.md`, md);
 
 // SVG: one panel per workload, a bar per server, scaled to the fastest in that workload.
 const W = 760, rowH = 18, pad = 190;
@@ -201,8 +207,8 @@ for (const w of WORKLOADS) {
   }
   y += 22;
 }
-writeFileSync(`${root}bench/results/e2e-latest.svg`, `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="10" y="16" fill="#555">${meta.machine}, ${meta.date.slice(0, 10)}, median of ${meta.runs}</text>${svg}</svg>\n`);
-console.log("\nwritten: bench/results/e2e-latest.{json,md,svg}");
+writeFileSync(`${root}bench/results/${OUT}.svg`, `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="10" y="16" fill="#555">${meta.machine}, ${meta.date.slice(0, 10)}, median of ${meta.runs}</text>${svg}</svg>\n`);
+console.log(`\nwritten: bench/results/${OUT}.{json,md,svg}`);
 
 if (!REPORT_ONLY && !args.includes("--no-http2") && (!only || only.includes("http2"))) {
   console.log("\nHTTP/1.1 vs HTTP/2 (bench/e2e/http2.mjs):");

@@ -62,6 +62,8 @@ function answer(conn: Connection, decision: Exclude<UpgradeDecision, { type: "go
 export function acceptOn(ws: WebSocketConnection, conn: Connection, options: UpgradeOptions, engine: DeflateEngine, onConnection: OnConnection): void {
   const { verifyClient, handleProtocols, perMessageDeflate } = options;
   ws.onRequest = (request) => {
+    // One request per connection: the closure (and what it holds) is not kept for the connection's life.
+    ws.onRequest = undefined;
     decideUpgrade(
       requestView(request),
       {

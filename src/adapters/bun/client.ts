@@ -31,7 +31,7 @@ export function connect(url: string, options: ClientOptions = {}): WebSocketConn
     socket: handlers(
       (s) => {
         transport = new BunTransport(s);
-        s.data = { ws, transport };
+        transport.ws = ws;
         if (!secure) ws.driver.pump();
       },
       secure

@@ -26,7 +26,8 @@ function listen(options: ServeOptions, onConnection: OnConnection): Server {
       const conn = bunConnection(options);
       const transport = new BunTransport(s);
       const ws = new WebSocketConnection(conn, transport, options);
-      s.data = { ws, transport, gate: new UpgradeGate(ws, options) };
+      transport.ws = ws;
+      transport.gate = new UpgradeGate(ws, options);
       acceptOn(ws, conn, options, defaultDeflateEngine, open.accepted);
       ws.driver.requestFlush(); // starts the handshake timeout before the first byte
     }),

@@ -11,7 +11,8 @@ export interface BunSocket {
   end(): void;
   terminate?(): void;
   setNoDelay?(on: boolean): void;
-  data: { ws?: WebSocketConnection; transport?: BunTransport; gate?: UpgradeGate | undefined };
+  /** The socket's transport, which also holds its WebSocket (one object per socket, not two). */
+  data: BunTransport | undefined;
 }
 export interface SocketHandlers {
   open(s: BunSocket): void;
@@ -38,8 +39,22 @@ export class BunTransport implements Transport {
     return true;
   }
   private backlog: Uint8Array | undefined;
-  constructor(private readonly s: BunSocket) {}
+  /** Until the request head is complete, a server's bytes go through its gate (then undefined). */
+  gate: UpgradeGate | undefined;
+  /** The WebSocket this transport carries (set by the adapter once both exist). */
+  ws!: WebSocketConnection;
+  constructor(private readonly s: BunSocket) {
+    s.data = this;
+  }
   write(chunks: Uint8Array[]): boolean {
+    // The common case, one coalesced chunk and nothing waiting: no arrays made on the way.
+    if (chunks.length === 1 && !this.backlog) {
+      const bytes = chunks[0]!;
+      const n = this.s.write(bytes);
+      if (n >= bytes.length) return true;
+      this.backlog = bytes.slice(Math.max(0, n));
+      return false;
+    }
     const all = this.backlog ? [this.backlog, ...chunks] : chunks;
     this.backlog = undefined;
     // Small frames were coalesced by the connection; only payloads over 64 KiB arrive apart.
@@ -86,7 +101,7 @@ export class BunTransport implements Transport {
 }
 
 /**
- * The socket handlers of a Bun.listen or Bun.connect: each socket finds its driver in `s.data`. A TLS
+ * The socket handlers of a Bun.listen or Bun.connect: each socket finds its transport in `s.data`. A TLS
  * client passes `onHandshake`: Bun drops what is written before the TLS handshake completes when
  * this handler is set, and without it a refused certificate closes the socket without saying why.
  */
@@ -95,14 +110,17 @@ export function handlers(onOpen: (s: BunSocket) => void, onHandshake?: (s: BunSo
     open: onOpen,
     data: (s, d) => {
       // A server's first bytes go through its UpgradeGate until the request head is complete.
-      const gate = s.data.gate;
-      if (!gate) s.data.ws?.driver.receive(d);
-      else if (gate.push(d)) s.data.gate = undefined;
+      const t = s.data;
+      if (!t) return;
+      const gate = t.gate;
+      if (!gate) t.ws.driver.receive(d);
+      else if (gate.push(d)) t.gate = undefined;
     },
     drain: (s) => {
-      if (s.data.transport?.drain()) s.data.ws?.driver.drained();
+      const t = s.data;
+      if (t?.drain()) t.ws.driver.drained();
     },
-    close: (s) => s.data.ws?.driver.transportClosed(),
+    close: (s) => s.data?.ws.driver.transportClosed(),
     error: () => {},
   };
   if (onHandshake) h.handshake = (s, _ok, authorizationError) => onHandshake(s, authorizationError);
