@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import net, { type AddressInfo } from "node:net";
 import { WebSocketServer } from "../src/node.js";
 import { closeServer } from "./helpers/servers.js";
-import { output, run } from "./helpers/runtimes.js";
+import { spawn } from "node:child_process";
+import { output, run, RUNTIMES } from "./helpers/runtimes.js";
 import WS from "ws";
 import { message, mismatch } from "./fixtures/mixed-sizes.mjs";
 
@@ -102,4 +103,39 @@ describe.each(["node", "deno", "bun"])("a %s server's maxPendingBytes and stallT
       await printed;
     }
   });
+});
+
+// reusePort (an addition, as Bun.serve's and Deno.serve's): two processes serve one port, the kernel
+// spreading the connections among them; without it the second process cannot bind.
+describe.each(["deno", "bun"])("serve({ reusePort }) on %s", (runtime) => {
+  it.each(runtime === "bun" ? [["raw"]] : [["raw"], ["fetch"]])("two processes share one port (%s door)", async (door) => {
+    const port = await freePort();
+    const [cmd, ...pre] = RUNTIMES[runtime]!;
+    const flags = runtime === "deno" ? ["--unstable-net"] : [];
+    const procs = [0, 1].map(() => spawn(cmd!, [...pre, ...flags, "test/fixtures/reuse-port-server.mjs", "--port", String(port), ...(door === "fetch" ? ["--fetch"] : [])], { stdio: ["ignore", "pipe", "pipe"] }));
+    const printed = procs.map((p) => output(p));
+    try {
+      let seen = "";
+      for (const p of procs) p.stdout!.on("data", (d) => (seen += d));
+      for (let i = 0; i < 300 && (seen.match(/listening pid/g) ?? []).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      expect((seen.match(/listening pid/g) ?? []).length).toBe(2);
+      const pids = new Set<string>();
+      for (let i = 0; i < 40 && pids.size < 2; i++) {
+        const ws = new WS(`ws://127.0.0.1:${port}`);
+        pids.add(await new Promise<string>((resolve, reject) => (ws.once("message", (d) => resolve(String(d))), ws.once("error", reject))));
+        ws.terminate();
+      }
+      expect(pids.size).toBe(2);
+    } finally {
+      for (const p of procs) p.kill();
+      await Promise.all(printed);
+    }
+  });
+});
+
+it("serve({ reusePort, fetch }) on Bun throws at once: Bun's node:http would bind without SO_REUSEPORT", async () => {
+  const port = await freePort();
+  const [cmd, ...pre] = RUNTIMES.bun!;
+  const { out } = await output(spawn(cmd!, [...pre, "test/fixtures/reuse-port-server.mjs", "--port", String(port), "--fetch"], { stdio: ["ignore", "pipe", "pipe"] }));
+  expect(out).toContain("reusePort needs the WebSocket-only door on Bun");
 });

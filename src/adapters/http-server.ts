@@ -201,7 +201,7 @@ export function serveHttp(options: HttpServeOptions, onConnection: OnConnection,
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(addr.port, hostname, () => {
+      server.listen({ port: addr.port, host: hostname, ...(options.reusePort ? { reusePort: true } : {}) }, () => {
         server.off("error", reject);
         resolve();
       });

@@ -16,6 +16,13 @@ export interface ServeOptions extends RuntimeServerOptions, TopicOptions {
   onError?: (error: unknown) => Response | Promise<Response>;
   /** Serve https:// and wss:// with this certificate chain and private key (PEM). */
   tls?: { cert: string | Uint8Array; key: string | Uint8Array };
+  /**
+   * Sets SO_REUSEPORT (an addition, as Bun.serve's and Deno.serve's option): several processes may
+   * then listen on one port, the kernel spreading connections among them (Linux). Deno asks for
+   * its --unstable-net flag for it; on Bun it needs the WebSocket-only door (no `fetch`): Bun's
+   * node:http binds without it, and serve() throws rather than let a second process fail to bind.
+   */
+  reusePort?: boolean;
   /** Called once the port is bound (with port 0: the one the system chose). */
   onListen?: (addr: ServerAddress) => void;
 }

@@ -12,6 +12,9 @@ import { bun, BunTransport, handlers } from "./transport.js";
 /** Calls `onConnection` for every accepted WebSocket; `fetch` answers other requests on the same port. */
 export function serve(options: ServeOptions, onConnection: OnConnection): Server {
   const fetch = options.fetch;
+  // Bun's node:http takes the option and binds without SO_REUSEPORT (Bun 1.4.5): a second process
+  // would fail with EADDRINUSE, so say why now.
+  if (fetch && options.reusePort) throw new TypeError("serve(): reusePort needs the WebSocket-only door on Bun (no fetch handler): Bun's node:http does not set SO_REUSEPORT");
   return fetch ? serveHttp({ ...options, fetch }, onConnection, bunConnection) : listen(options, onConnection);
 }
 
@@ -21,6 +24,7 @@ function listen(options: ServeOptions, onConnection: OnConnection): Server {
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
     tls: options.tls ? { cert: pem(options.tls.cert), key: pem(options.tls.key) } : undefined,
+    ...(options.reusePort ? { reusePort: true } : {}),
     socket: handlers((s) => {
       s.setNoDelay?.(true);
       const conn = bunConnection(options);

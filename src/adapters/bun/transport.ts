@@ -25,7 +25,7 @@ export interface SocketHandlers {
 }
 /** The part of the Bun namespace we use (looked up when called: the module also loads elsewhere). */
 export interface BunApi {
-  listen(o: { hostname: string; port: number; socket: SocketHandlers; tls?: { cert: string; key: string } }): { port: number; hostname: string; stop(closeActive?: boolean): void };
+  listen(o: { hostname: string; port: number; socket: SocketHandlers; tls?: { cert: string; key: string }; reusePort?: boolean }): { port: number; hostname: string; stop(closeActive?: boolean): void };
   connect(o: { hostname: string; port: number; socket: SocketHandlers; tls?: boolean | { ca?: string | string[]; serverName?: string } }): Promise<BunSocket>;
 }
 export const bun = (): BunApi => (globalThis as unknown as { Bun: BunApi }).Bun;

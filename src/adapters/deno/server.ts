@@ -15,7 +15,7 @@ export function serve(options: ServeOptions, onConnection: OnConnection): Server
 }
 
 function listen(options: ServeOptions, onConnection: OnConnection): Server {
-  const at = { port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1" };
+  const at = { port: options.port ?? 0, hostname: options.hostname ?? "127.0.0.1", ...(options.reusePort ? { reusePort: true } : {}) };
   const listener = options.tls ? deno().listenTls({ ...at, cert: pem(options.tls.cert), key: pem(options.tls.key) }) : deno().listen(at);
   const open = new OpenSockets(onConnection, options);
   (async () => {

@@ -20,8 +20,8 @@ export interface DenoListener extends AsyncIterable<DenoConn> {
 }
 /** The part of the Deno namespace we use (looked up when called: the module also loads elsewhere). */
 export interface DenoApi {
-  listen(o: { port: number; hostname?: string }): DenoListener;
-  listenTls(o: { port: number; hostname?: string; cert: string; key: string }): DenoListener;
+  listen(o: { port: number; hostname?: string; reusePort?: boolean }): DenoListener;
+  listenTls(o: { port: number; hostname?: string; cert: string; key: string; reusePort?: boolean }): DenoListener;
   connect(o: { port: number; hostname: string }): Promise<DenoConn>;
   connectTls(o: { port: number; hostname: string; caCerts?: string[] }): Promise<DenoConn>;
 }
