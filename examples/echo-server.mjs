@@ -23,7 +23,8 @@ const echo = (ws) => ws.on("message", (data, isBinary) => ws.send(data, { binary
 if (globalThis.Deno || globalThis.Bun) {
   const runtime = globalThis.Deno ? "deno" : "bun";
   const { serve, backendInfo } = await import(`wasmsocket/${runtime}`);
-  serve({ ...options, port, hostname: host }, echo);
+  // --reuse-port: several processes on one port (SO_REUSEPORT; Deno also wants --unstable-net).
+  serve({ ...options, port, hostname: host, reusePort: args.includes("--reuse-port") }, echo);
   console.log(`listening on ws://${host}:${port} (${runtime}, core: ${backendInfo().name})`);
 } else if (args.includes("--http2")) {
   const http2 = await import("node:http2");

@@ -8,8 +8,8 @@
 // on several processes sharing the port (Node: node:cluster; Bun and Deno: reusePort) and the
 // generators in several processes too. Reports, per server and count:
 //   handshakes/s while opening (all generators at once, at most 256 handshakes under way each),
-//   RSS per connection after a full GC (Node --expose-gc, Bun.gc; Deno has none: its figure
-//     includes garbage) summed over the server's processes, minus the same sum before connecting,
+//   RSS per connection after a full GC (Node and Deno with V8's --expose-gc, Bun.gc) summed over
+//     the server's processes, minus the same sum before connecting,
 //   server CPU while idle (% of one core over the idle window: only the pings arrive),
 //   p50/p99 echo latency of the active connections with all the idle ones open,
 //   RSS after every connection closed (and a GC), minus the baseline.
@@ -48,17 +48,20 @@ const deno = denoBinary(root);
 const bun = `${root}node_modules/.bin/bun`;
 const node = process.execPath;
 const nodeGc = [node, "--expose-gc", "--import", "./bench/e2e/gc-on-signal.mjs"];
+// Deno has V8's gc() too, with the flag: its RSS is then measured after a full GC like the others.
+const denoGc = ["--v8-flags=--expose-gc", "--preload", "./bench/e2e/gc-on-signal.mjs"];
 
 // How each server runs on `procs` processes: a command per process, or one (cluster) printing its pids.
 const SERVERS = [
   { id: "node", name: "wasmsocket (Node)", script: "examples/echo-server.mjs", cluster: true, gc: true },
   { id: "ws", name: "ws + addons (Node)", script: "bench/e2e/ws-echo.mjs", cluster: true, gc: true },
   { id: "bun", name: "Bun.serve native", cmd: [bun, "--preload", "./bench/e2e/gc-on-signal.mjs", "bench/conns/bun-native.mjs"], gc: true },
-  // Ours on Bun (Bun.listen under the driver); serve() has no reusePort: one process, counts up to ONE_PROCESS.
-  { id: "oursbun", name: "wasmsocket (Bun)", cmd: [bun, "--preload", "./bench/e2e/gc-on-signal.mjs", "examples/echo-server.mjs"], gc: true, oneProcess: true },
+  // Ours on Bun (Bun.listen under the driver) and on Deno (Deno.listen), several processes with reusePort.
+  { id: "oursbun", name: "wasmsocket (Bun)", cmd: [bun, "--preload", "./bench/e2e/gc-on-signal.mjs", "examples/echo-server.mjs", "--reuse-port"], gc: true },
+  { id: "oursdeno", name: "wasmsocket (Deno)", cmd: [deno, "run", "-A", "--unstable-net", ...denoGc, "examples/echo-server.mjs", "--reuse-port"], gc: true },
   // The floor on Bun.listen: a canned 101, then a socket holding nothing but `data = true`.
   { id: "bunlisten", name: "raw Bun.listen floor", cmd: [bun, "--preload", "./bench/e2e/gc-on-signal.mjs", "bench/conns/bun-listen-floor.mjs"], gc: true },
-  { id: "deno", name: "Deno.serve native", cmd: [deno, "run", "-A", "--unstable-net", "bench/conns/deno-native.mjs"], gc: false },
+  { id: "deno", name: "Deno.serve native", cmd: [deno, "run", "-A", "--unstable-net", ...denoGc, "bench/conns/deno-native.mjs"], gc: true },
 ].filter((s) => !only || only.includes(s.id));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -111,7 +114,6 @@ function startGenerator(port, count, g) {
 
 async function measure(s, count) {
   const procs = count > ONE_PROCESS ? Math.ceil(count / PER_WORKER) : 1;
-  if (procs > 1 && s.oneProcess) return { server: s.name, id: s.id, count, processes: procs, error: "one process only (no reusePort)" };
   const port = await freePort();
   let children = [], pids = [];
   const gens = [];
@@ -191,7 +193,7 @@ if (REPORT_ONLY) {
   writeFileSync(`${root}bench/results/conns-latest.json`, JSON.stringify({ meta, results }, null, 2));
 }
 
-let md = `Connections, ${meta.date.slice(0, 10)}, commit ${meta.commit}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}. Every connection pings once per ${meta.pingSeconds} s; ${meta.active} active connections echo 32 B every ${meta.echoMs} ms for ${meta.echoSeconds} s with all others open. Idle CPU over ${meta.idleSeconds} s (pings only). RSS after a full GC (Deno: none available, garbage included), summed over the server's processes, minus the same before connecting; after close: ${meta.settleSeconds} s after the last close, GC'd.\n\n`;
+let md = `Connections, ${meta.date.slice(0, 10)}, commit ${meta.commit}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}. Every connection pings once per ${meta.pingSeconds} s; ${meta.active} active connections echo 32 B every ${meta.echoMs} ms for ${meta.echoSeconds} s with all others open. Idle CPU over ${meta.idleSeconds} s (pings only). RSS after a full GC (Node and Deno: V8's gc(); Bun: Bun.gc; rows noted "no GC call" include garbage), summed over the server's processes, minus the same before connecting; after close: ${meta.settleSeconds} s after the last close, GC'd.\n\n`;
 md += `| server | connections | round | processes | handshakes/s | KB RSS / connection | idle CPU % of a core | echo p50 / p99 µs | RSS after close − baseline MB (baseline) | notes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
 const order = ["node", "ws", "oursbun", "bunlisten", "bun", "deno"];
 const rows = [...results].sort((a, b) => a.count - b.count || order.indexOf(a.id) - order.indexOf(b.id) || a.round - b.round);
