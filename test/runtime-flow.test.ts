@@ -139,3 +139,36 @@ it("serve({ reusePort, fetch }) on Bun throws at once: Bun's node:http would bin
   const { out } = await output(spawn(cmd!, [...pre, "test/fixtures/reuse-port-server.mjs", "--port", String(port), "--fetch"], { stdio: ["ignore", "pipe", "pipe"] }));
   expect(out).toContain("reusePort needs the WebSocket-only door on Bun");
 });
+
+describe.each(["deno", "bun"])("a %s client terminated before its connection is up", (runtime) => {
+  // Deno: terminate() closed nothing while Deno.connect() was pending (there was no Deno.Conn yet);
+  // the connection was then made anyway, the queued upgrade request written, and the socket kept
+  // open until the process exited, though the application had been told 'close' already.
+  it("makes no connection behind the application's back: nothing sent, nothing left open", async () => {
+    const COUNT = 8;
+    let open = 0;
+    let received = 0;
+    const server = net.createServer((s) => {
+      open++;
+      s.on("data", (d) => (received += d.length));
+      s.on("error", () => {});
+      s.on("close", () => open--);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const proc = run(runtime, "test/fixtures/terminate-connecting.mjs", ["--url", `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, "--count", String(COUNT), "--linger", "10000"]);
+    const printed = output(proc);
+    try {
+      let seen = "";
+      proc.stdout!.on("data", (d) => (seen += d));
+      for (let i = 0; i < 300 && !seen.includes("terminated"); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(seen).toContain(`terminated ${COUNT}\n`);
+      // The client process lives on (--linger): whatever it connected has had 2 s to go away.
+      for (let i = 0; i < 20 && open > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect({ open, received }).toEqual({ open: 0, received: 0 });
+    } finally {
+      proc.kill();
+      await printed;
+      server.close();
+    }
+  });
+});
