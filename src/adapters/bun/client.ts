@@ -12,6 +12,8 @@ export function connect(url: string, options: ClientOptions = {}): WebSocketConn
   const { url: u, secure, hostname, port, ca, connection } = clientTarget("wasmsocket/bun", url, options);
   const conn = bunConnection(connection, u);
   let transport: BunTransport | undefined;
+  /** Destroyed (terminate()) before the socket opened: it is closed as it opens, and nothing written. */
+  let destroyed = false;
   const proxy: Transport = {
     write: (chunks) => transport?.write(chunks) ?? true,
     pending: () => transport?.pending() ?? 0,
@@ -21,7 +23,7 @@ export function connect(url: string, options: ClientOptions = {}): WebSocketConn
     // A client reads on while its own sends wait (see Transport.readsWhileCongested).
     readsWhileCongested: true,
     end: () => transport?.end(),
-    destroy: () => transport?.destroy(),
+    destroy: () => (transport ? transport.destroy() : (destroyed = true)),
   };
   const ws = new WebSocketConnection(conn, proxy, options);
   bun().connect({
@@ -32,6 +34,8 @@ export function connect(url: string, options: ClientOptions = {}): WebSocketConn
       (s) => {
         transport = new BunTransport(s);
         transport.ws = ws;
+        // Terminated while connecting: closed at once, before anything is written ('close' then comes from the socket's close).
+        if (destroyed) return transport.destroy();
         if (!secure) ws.driver.pump();
       },
       secure

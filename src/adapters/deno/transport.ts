@@ -72,7 +72,13 @@ function giveBuffer(b: Uint8Array): void {
  */
 export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection, receive?: (ws: WebSocketConnection, bytes: Uint8Array) => void, limits?: DriverLimits): WebSocketConnection {
   let tcp: DenoConn | undefined;
-  const ready = Promise.resolve(connecting).then((t) => (tcp = t));
+  // Closed while connecting (terminate() before 'open'): the connection made after all is closed
+  // at once, so nothing is written on it (closeAll had no Deno.Conn to close).
+  const ready = Promise.resolve(connecting).then((t) => {
+    tcp = t;
+    if (closed) t.close();
+    return t;
+  });
   // What waits to be written, in order: chunks of WRITE_ALONE or more as given, and the write
   // buffers the smaller ones were copied into (`owned[i]`: the buffer to give back once written).
   const queue: Uint8Array[] = [];
