@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { output, run, RUNTIMES } from "./helpers/runtimes.js";
 import WS from "ws";
 import { message, mismatch } from "./fixtures/mixed-sizes.mjs";
+import { frame, KEY } from "./helpers/frames.js";
 
 /** Starts `script` on `runtime` with a free --port and waits (up to 30 s) until it prints "listening". */
 async function listening(runtime: string, script: string) {
@@ -169,6 +170,75 @@ describe.each(["deno", "bun"])("a %s client terminated before its connection is 
       proc.kill();
       await printed;
       server.close();
+    }
+  });
+});
+
+describe.each(["node", "deno", "bun"])("a %s echo server whose peer half-closes after its close frame", (runtime) => {
+  // The peer sends a burst, its close frame and its FIN, and reads on, slowly (TCP half-close). Deno's raw
+  // door closed the socket as soon as it read the FIN, dropping what was still queued for the peer:
+  // the last echoes and the close reply (ws, wasmsocket/node and Bun send them all).
+  const COUNT = 100;
+  const SIZE = 50_000;
+  const frames = Array.from({ length: COUNT }, (_, i) => frame({ opcode: 2, payload: new Uint8Array(SIZE).fill(i & 255), key: KEY }));
+  const closeFrame = frame({ opcode: 8, payload: Uint8Array.from([0x03, 0xe8]), key: KEY });
+
+  /** One connection: the burst, close and FIN at once; what came back (echoes checked in order). */
+  async function halfClose(port: number) {
+    const sock = net.connect(port, "127.0.0.1");
+    const parts: Buffer[] = [];
+    // A slow reader: a pause after every read, so the server's writes wait while it reads on.
+    sock.on("data", (d: Buffer) => {
+      parts.push(d);
+      sock.pause();
+      setTimeout(() => sock.resume(), 10);
+    });
+    sock.on("error", () => {});
+    const closed = new Promise<void>((r) => sock.on("close", () => r()));
+    await new Promise((r) => sock.once("connect", r));
+    sock.write("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    for (const f of frames) sock.write(f);
+    sock.write(closeFrame);
+    sock.end();
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
+    sock.destroy();
+    const got = Buffer.concat(parts);
+    let at = got.indexOf("\r\n\r\n") + 4;
+    let echoed = 0;
+    let bad = at > 3 ? "" : "no handshake answer";
+    let close: number | undefined;
+    while (at + 2 <= got.length && close === undefined) {
+      const op = got[at]! & 15;
+      let len = got[at + 1]! & 127;
+      let h = 2;
+      if (len === 126) (len = got.readUInt16BE(at + 2)), (h = 4);
+      else if (len === 127) (len = Number(got.readBigUInt64BE(at + 2))), (h = 10);
+      if (at + h + len > got.length) break;
+      const body = got.subarray(at + h, at + h + len);
+      if (op === 2) {
+        if (!bad && (len !== SIZE || body.some((b) => b !== (echoed & 255)))) bad = `echo ${echoed} wrong`;
+        echoed++;
+      } else if (op === 8) close = body.readUInt16BE(0);
+      at += h + len;
+    }
+    return { echoed, bad, close };
+  }
+
+  it("still sends every echo, in order, then its close reply (12 connections, 4 at a time)", async () => {
+    const port = await freePort();
+    const proc = run(runtime, "examples/echo-server.mjs", ["--port", String(port)]);
+    const printed = output(proc);
+    try {
+      let seen = "";
+      proc.stdout!.on("data", (d) => (seen += d));
+      for (let i = 0; i < 300 && !seen.includes("listening"); i++) await new Promise((r) => setTimeout(r, 100));
+      // Each connection lost its end about one time in four on main: 3 rounds of 4 at once.
+      const results = [];
+      for (let round = 0; round < 3; round++) results.push(...(await Promise.all([0, 1, 2, 3].map(() => halfClose(port)))));
+      expect(results).toEqual(Array(12).fill({ echoed: COUNT, bad: "", close: 1000 }));
+    } finally {
+      proc.kill();
+      await printed;
     }
   });
 });
