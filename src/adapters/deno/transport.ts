@@ -198,7 +198,11 @@ export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connect
       // a reset or a failed Deno.connect: reported below as the transport closing
       failure = e;
     }
-    closeAll(failure);
+    // The peer closed its side (FIN) and may still read, e.g. after its close frame: what is queued
+    // goes out first, then the socket closes (pumpWrites, as after end()). Closing at once dropped
+    // the last echoes and the close reply.
+    if (failure === undefined && writing && !closed) ending = true;
+    else closeAll(failure);
   })();
   return ws;
 }
