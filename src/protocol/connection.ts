@@ -23,7 +23,6 @@ import { Inbound } from "./inbound.js";
 import { Opcode } from "./opcodes.js";
 import { resolveSettings, type ConnectionOptions, type Settings } from "./options.js";
 import { Outbound, type SendData } from "./outbound.js";
-import { Outbox } from "./outbox.js";
 import type { PreparedMessage } from "./prepared.js";
 
 export type { ConnectionOptions } from "./options.js";
@@ -53,7 +52,6 @@ export class Connection {
 
   readonly #s: Settings;
   readonly #deadlines: Deadlines;
-  readonly #outbox: Outbox;
   /** Events not yet taken: made with the first one (an idle connection holds no list). */
   #events: ConnectionEvent[] | undefined;
   /** Until open: the opening handshake of our role. */
@@ -76,8 +74,7 @@ export class Connection {
     this.role = role;
     this.#s = resolveSettings(options);
     this.#deadlines = new Deadlines(options.clock, this.#s);
-    this.#outbox = new Outbox(role === "client", this.#s.text, this.#s.allocate);
-    this.#outbound = new Outbound(this.#outbox, this.#s.fragmentSize);
+    this.#outbound = new Outbound(role === "client", this.#s.text, this.#s.allocate, this.#s.fragmentSize);
   }
 
   // ---- Opening handshake -------------------------------------------------------------------
@@ -94,7 +91,7 @@ export class Connection {
     const c = new Connection("client", options);
     const opening = new ClientOpening(typeof url === "string" ? new URL(url) : url, options, c.#s);
     c.#opening = opening;
-    c.#outbox.writeRaw(opening.request);
+    c.#outbound.writeRaw(opening.request);
     return c;
   }
 
@@ -119,7 +116,7 @@ export class Connection {
     const opening = this.#opening;
     if (!(opening instanceof ServerOpening) || !opening.request || this.state !== "connecting") throw new InvalidStateError("no upgrade request to accept");
     // The response is built first: invalid options throw with the request still pending.
-    this.#outbox.writeRaw(opening.accept(options));
+    this.#outbound.writeRaw(opening.accept(options));
     this.#becomeOpen(options.protocol ?? "", options.extensions ?? "", options.codec);
     for (const chunk of opening.takeEarlyData()) this.#receiveFrames(chunk);
   }
@@ -129,7 +126,7 @@ export class Connection {
     if (this.state !== "connecting" || this.role !== "server") throw new InvalidStateError("no upgrade request to reject");
     const response = rejectResponse(status, headers, message);
     this.#opening = undefined;
-    this.#outbox.writeRaw(response);
+    this.#outbound.writeRaw(response);
     this.#finishNow();
   }
 
@@ -161,7 +158,7 @@ export class Connection {
     } catch (e) {
       // By brand, not class: a negotiator or codec may come from another bundle (errors.ts).
       const err = isWebSocketError(e) ? e : new HandshakeError(String(e), 400);
-      if (this.role === "server" && isHandshakeError(err)) this.#outbox.writeRaw(rejectResponse(err.status, err.headers));
+      if (this.role === "server" && isHandshakeError(err)) this.#outbound.writeRaw(rejectResponse(err.status, err.headers));
       (this.#events ??= []).push({ type: "error", error: err });
       this.#finishNow();
     }
@@ -207,7 +204,7 @@ export class Connection {
     for (let i = first; i < events.length; i++) {
       const ev = events[i]!;
       if (ev.type === "ping") {
-        if (this.#s.autoPong && this.state === "open") this.#outbox.writeFrame(Opcode.Pong, true, false, ev.data);
+        if (this.#s.autoPong && this.state === "open") this.#outbound.writeFrame(Opcode.Pong, true, false, ev.data);
       } else if (ev.type === "closing") {
         this.#pendingPeerClose = ev;
       }
@@ -269,7 +266,7 @@ export class Connection {
 
   /** Bytes produced but not yet taken by the adapter. */
   get bufferedAmount(): number {
-    return this.#outbox.pending;
+    return this.#outbound.pending;
   }
 
   /**
@@ -278,7 +275,7 @@ export class Connection {
    * rather than queued apart and copied again by the join.
    */
   coalesceOutgoing(): void {
-    this.#outbox.coalesce();
+    this.#outbound.coalesce();
   }
 
   /**
@@ -286,13 +283,13 @@ export class Connection {
    * the outgoing buffer may be reused. Only for transports that keep no reference to the chunks.
    */
   outgoingConsumed(): void {
-    this.#outbox.recycle();
+    this.#outbound.recycle();
   }
 
   /** The bytes to write to the transport, in order (a failure or the peer's close takes effect first). */
   takeOutgoing(): Uint8Array[] {
     this.#settle();
-    return this.#outbox.take();
+    return this.#outbound.take();
   }
 
   /** The events produced since the last call, in order. */
@@ -440,7 +437,7 @@ export class Connection {
         this.#shouldClose = true;
         return;
       case Due.Ping:
-        this.#outbox.writeFrame(Opcode.Ping, true, false, EMPTY);
+        this.#outbound.writeFrame(Opcode.Ping, true, false, EMPTY);
     }
   }
 }
