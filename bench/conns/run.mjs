@@ -12,7 +12,8 @@
 //     includes garbage) summed over the server's processes, minus the same sum before connecting,
 //   server CPU while idle (% of one core over the idle window: only the pings arrive),
 //   p50/p99 echo latency of the active connections with all the idle ones open,
-//   RSS after every connection closed (and a GC), minus the baseline.
+//   RSS after every connection closed (and a GC), minus the baseline;
+//   both RSS figures also as anonymous RSS (RssAnon: without file pages, see anonKb).
 // Writes bench/results/conns-latest.{json,md}.
 //   npm run bench:conns [-- --counts 5000,19000,100000 --only node,ws,bun,deno --idle 20 --echo 10
 //                          --settle 10 --rounds 1 --append --report-only]
@@ -61,6 +62,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const freePort = () => new Promise((r) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => r(p)); }); });
 const cpuTicks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return Number(f[11]) + Number(f[12]); };
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
+// Anonymous RSS: RSS less the pages of files mapped (the runtime's own binary above all). Those are
+// faulted in once per process, e.g. ~4 MB of V8's optimizing compiler the first time it runs, which
+// a server may do before the baseline or while the connections open; shared, not per connection.
+const anonKb = (pid) => Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
 /** Starts the server on `procs` processes; resolves with its pids once all listen. */
@@ -115,12 +120,14 @@ async function measure(s, count) {
     await sleep(1500);
   };
   const rss = () => sum(pids.map(rssKb));
+  const anon = () => sum(pids.map(anonKb));
   const cpu = () => sum(pids.map(cpuTicks));
   try {
     ({ children, pids } = await startServer(s, procs, port));
     await sleep(1000);
     await gcAll();
     const base = rss();
+    const baseAnon = anon();
     const c0 = cpu();
     const nGen = Math.ceil(count / PER_GENERATOR);
     for (let g = 0; g < nGen; g++) gens.push(startGenerator(port, Math.floor(count / nGen) + (g < count % nGen ? 1 : 0), g));
@@ -137,6 +144,7 @@ async function measure(s, count) {
     const idleCpu = (cpu() - i0) / CLK_TCK / ((Date.now() - t0) / 1000);
     await gcAll();
     const held = rss();
+    const heldAnon = anon();
     gens[0].send(`echo ${ECHO} ${ECHO_MS}`);
     const echo = await gens[0].next((ECHO + 60) * 1000);
     gens.forEach((x) => x.send("close"));
@@ -144,6 +152,7 @@ async function measure(s, count) {
     await sleep(SETTLE * 1000);
     await gcAll();
     const after = rss();
+    const afterAnon = anon();
     const row = {
       server: s.name, id: s.id, count, processes: procs, generators: nGen, opened: open, failed: sum(opened.map((o) => o.failed)),
       handshakesPerSec: open / openSeconds, openSeconds, serverCpuPerHandshakeUs: (openCpu / open) * 1e6,
@@ -152,11 +161,12 @@ async function measure(s, count) {
       echoes: echo.echoes, p50us: echo.p50us, p99us: echo.p99us, maxus: echo.maxus, bad: echo.bad + sum(idled.map((x) => x.bad)),
       closed: sum(closed.map((x) => x.closed)), closeSeconds: Math.max(...closed.map((x) => x.seconds)),
       afterCloseMb: after / 1024, afterCloseOverBaselineMb: (after - base) / 1024, gc: s.gc,
+      baselineAnonMb: baseAnon / 1024, kbAnonPerConnection: (heldAnon - baseAnon) / open, afterCloseAnonOverBaselineMb: (afterAnon - baseAnon) / 1024,
     };
     console.log(
       `${s.name.padEnd(20)} ${String(count).padStart(6)} on ${procs} proc: ${open} open (${row.failed} failed) ${row.handshakesPerSec.toFixed(0)} handshakes/s, ` +
-        `${row.kbPerConnection.toFixed(2)} KB/conn, idle CPU ${row.idleCpuPercent.toFixed(1)} %, echo p50 ${row.p50us.toFixed(0)} µs p99 ${row.p99us.toFixed(0)} µs, ` +
-        `after close +${row.afterCloseOverBaselineMb.toFixed(1)} MB (base ${row.baselineMb.toFixed(0)} MB), pongs missing ${row.pongsMissing}`,
+        `${row.kbPerConnection.toFixed(2)} KB/conn (anon ${row.kbAnonPerConnection.toFixed(2)}), idle CPU ${row.idleCpuPercent.toFixed(1)} %, echo p50 ${row.p50us.toFixed(0)} µs p99 ${row.p99us.toFixed(0)} µs, ` +
+        `after close +${row.afterCloseOverBaselineMb.toFixed(1)} MB (anon +${row.afterCloseAnonOverBaselineMb.toFixed(1)}) (base ${row.baselineMb.toFixed(0)} MB), pongs missing ${row.pongsMissing}`,
     );
     return row;
   } catch (e) {
@@ -186,14 +196,14 @@ if (REPORT_ONLY) {
   writeFileSync(`${root}bench/results/conns-latest.json`, JSON.stringify({ meta, results }, null, 2));
 }
 
-let md = `Connections, ${meta.date.slice(0, 10)}, commit ${meta.commit}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}. Every connection pings once per ${meta.pingSeconds} s; ${meta.active} active connections echo 32 B every ${meta.echoMs} ms for ${meta.echoSeconds} s with all others open. Idle CPU over ${meta.idleSeconds} s (pings only). RSS after a full GC (Deno: none available, garbage included), summed over the server's processes, minus the same before connecting; after close: ${meta.settleSeconds} s after the last close, GC'd.\n\n`;
-md += `| server | connections | round | processes | handshakes/s | KB RSS / connection | idle CPU % of a core | echo p50 / p99 µs | RSS after close − baseline MB (baseline) | notes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
+let md = `Connections, ${meta.date.slice(0, 10)}, commit ${meta.commit}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}. Every connection pings once per ${meta.pingSeconds} s; ${meta.active} active connections echo 32 B every ${meta.echoMs} ms for ${meta.echoSeconds} s with all others open. Idle CPU over ${meta.idleSeconds} s (pings only). RSS after a full GC (Deno: none available, garbage included), summed over the server's processes, minus the same before connecting; after close: ${meta.settleSeconds} s after the last close, GC'd. Anonymous RSS (RssAnon) leaves out the pages of mapped files: the runtime binary's code is faulted in once per process (V8's optimizing compiler, ~4 MB, the first time it runs: before the baseline for some servers, while the connections open for others), which is shared and not per connection.\n\n`;
+md += `| server | connections | round | processes | handshakes/s | KB RSS / connection | KB anon RSS / connection | idle CPU % of a core | echo p50 / p99 µs | RSS after close − baseline MB (baseline) | anon RSS after close − baseline MB | notes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
 const order = ["node", "ws", "bun", "deno"];
 const rows = [...results].sort((a, b) => a.count - b.count || order.indexOf(a.id) - order.indexOf(b.id) || a.round - b.round);
 for (const r of rows) {
-  if (r.error) { md += `| ${r.server} | ${r.count} | ${r.round + 1} | ${r.processes} | – | – | – | – | – | ${r.error} |\n`; continue; }
+  if (r.error) { md += `| ${r.server} | ${r.count} | ${r.round + 1} | ${r.processes} | – | – | – | – | – | – | – | ${r.error} |\n`; continue; }
   const notes = [r.failed ? `${r.failed} failed to open` : "", r.pongsMissing ? `${r.pongsMissing} pongs missing` : "", r.bad ? `${r.bad} bad frames` : "", r.gc ? "" : "no GC call"].filter(Boolean).join("; ");
-  md += `| ${r.server} | ${r.opened.toLocaleString("en")} | ${r.round + 1} | ${r.processes} | ${r.handshakesPerSec.toFixed(0)} | ${r.kbPerConnection.toFixed(2)} | ${r.idleCpuPercent.toFixed(1)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.afterCloseOverBaselineMb.toFixed(1)} (${r.baselineMb.toFixed(0)}) | ${notes} |\n`;
+  md += `| ${r.server} | ${r.opened.toLocaleString("en")} | ${r.round + 1} | ${r.processes} | ${r.handshakesPerSec.toFixed(0)} | ${r.kbPerConnection.toFixed(2)} | ${r.kbAnonPerConnection?.toFixed(2) ?? "–"} | ${r.idleCpuPercent.toFixed(1)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.afterCloseOverBaselineMb.toFixed(1)} (${r.baselineMb.toFixed(0)}) | ${r.afterCloseAnonOverBaselineMb?.toFixed(1) ?? "–"} | ${notes} |\n`;
 }
 writeFileSync(`${root}bench/results/conns-latest.md`, md);
 console.log(`\n${md}\nwritten: bench/results/conns-latest.{json,md}`);
