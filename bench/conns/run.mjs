@@ -16,7 +16,7 @@
 //   both RSS figures also as anonymous RSS (RssAnon: without file pages, see anonKb).
 // Writes bench/results/conns-latest.{json,md}.
 //   npm run bench:conns [-- --counts 5000,19000,100000 --only node,ws,bun,deno --idle 20 --echo 10
-//                          --settle 10 --rounds 1 --append --report-only]
+//                          --settle 10 --rounds 1 --warm 0 --append --report-only]
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
@@ -32,6 +32,10 @@ const IDLE = Number(opt("idle", 20));
 const ECHO = Number(opt("echo", 10));
 const SETTLE = Number(opt("settle", 10));
 const ROUNDS = Number(opt("rounds", 1));
+// --warm N: open and close N connections before the baseline, so that what a process pays once
+// (its JIT compiling the handshake and frame paths, the compiler's own code and memory, pools) is
+// in the baseline rather than spread over the connections measured. Off by default.
+const WARM = Number(opt("warm", 0));
 const ACTIVE = 20, ECHO_MS = 20, PING_S = 30;
 /** Connections per process: server workers and generators (each under the 20 000 open files). */
 const ONE_PROCESS = 19_000, PER_WORKER = 16_000, PER_GENERATOR = 18_000;
@@ -125,6 +129,16 @@ async function measure(s, count) {
   try {
     ({ children, pids } = await startServer(s, procs, port));
     await sleep(1000);
+    if (WARM) {
+      const w = spawn(gen, ["127.0.0.1", String(port), String(WARM), "0", "127.0.250", "2", String(PING_S), "300"], { stdio: ["pipe", "pipe", "inherit"] });
+      const wl = createInterface({ input: w.stdout });
+      const line = () => new Promise((r) => wl.once("line", r));
+      await line();
+      w.stdin.write("close\n");
+      await line();
+      w.kill();
+      await sleep(SETTLE * 1000);
+    }
     await gcAll();
     const base = rss();
     const baseAnon = anon();
@@ -192,11 +206,11 @@ if (REPORT_ONLY) {
   for (const count of COUNTS) for (let r = 0; r < ROUNDS; r++) for (const s of SERVERS) results.push({ round: r0 + r, ...(await measure(s, count)) });
   let commit = "";
   try { commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim(); } catch {}
-  meta = { date: new Date().toISOString(), commit, machine: `${os.cpus()[0].model} × ${os.cpus().length}`, node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(), idleSeconds: IDLE, echoSeconds: ECHO, settleSeconds: SETTLE, active: ACTIVE, echoMs: ECHO_MS, pingSeconds: PING_S };
+  meta = { date: new Date().toISOString(), commit, machine: `${os.cpus()[0].model} × ${os.cpus().length}`, node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(), idleSeconds: IDLE, echoSeconds: ECHO, settleSeconds: SETTLE, active: ACTIVE, echoMs: ECHO_MS, pingSeconds: PING_S, warm: WARM };
   writeFileSync(`${root}bench/results/conns-latest.json`, JSON.stringify({ meta, results }, null, 2));
 }
 
-let md = `Connections, ${meta.date.slice(0, 10)}, commit ${meta.commit}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}. Every connection pings once per ${meta.pingSeconds} s; ${meta.active} active connections echo 32 B every ${meta.echoMs} ms for ${meta.echoSeconds} s with all others open. Idle CPU over ${meta.idleSeconds} s (pings only). RSS after a full GC (Deno: none available, garbage included), summed over the server's processes, minus the same before connecting; after close: ${meta.settleSeconds} s after the last close, GC'd. Anonymous RSS (RssAnon) leaves out the pages of mapped files: the runtime binary's code is faulted in once per process (V8's optimizing compiler, ~4 MB, the first time it runs: before the baseline for some servers, while the connections open for others), which is shared and not per connection.\n\n`;
+let md = `Connections, ${meta.date.slice(0, 10)}, commit ${meta.commit}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}. Every connection pings once per ${meta.pingSeconds} s; ${meta.active} active connections echo 32 B every ${meta.echoMs} ms for ${meta.echoSeconds} s with all others open. Idle CPU over ${meta.idleSeconds} s (pings only). RSS after a full GC (Deno: none available, garbage included), summed over the server's processes, minus the same before connecting; after close: ${meta.settleSeconds} s after the last close, GC'd.${meta.warm ? ` Warmed: ${meta.warm} connections opened and closed before the baseline.` : ""} Anonymous RSS (RssAnon) leaves out the pages of mapped files: the runtime binary's code is faulted in once per process (V8's optimizing compiler, ~4 MB, the first time it runs: before the baseline for some servers, while the connections open for others), which is shared and not per connection.\n\n`;
 md += `| server | connections | round | processes | handshakes/s | KB RSS / connection | KB anon RSS / connection | idle CPU % of a core | echo p50 / p99 µs | RSS after close − baseline MB (baseline) | anon RSS after close − baseline MB | notes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
 const order = ["node", "ws", "bun", "deno"];
 const rows = [...results].sort((a, b) => a.count - b.count || order.indexOf(a.id) - order.indexOf(b.id) || a.round - b.round);
