@@ -12,10 +12,11 @@
 //     the server's processes, minus the same sum before connecting,
 //   server CPU while idle (% of one core over the idle window: only the pings arrive),
 //   p50/p99 echo latency of the active connections with all the idle ones open,
-//   RSS after every connection closed (and a GC), minus the baseline.
+//   RSS after every connection closed (and a GC), minus the baseline;
+//   both RSS figures also as anonymous RSS (RssAnon: without file pages, see anonKb).
 // Writes bench/results/conns-latest.{json,md}.
-//   npm run bench:conns [-- --counts 5000,19000,100000 --only node,ws,oursbun,bunlisten,bun,deno --idle 20 --echo 10
-//                          --settle 10 --rounds 1 --append --report-only]
+//   npm run bench:conns [-- --counts 5000,19000,100000 --only node,ws,oursbun,bunlisten,bun,oursdeno,deno --idle 20
+//                          --echo 10 --settle 10 --rounds 1 --warm 0 --append --report-only]
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
@@ -31,6 +32,10 @@ const IDLE = Number(opt("idle", 20));
 const ECHO = Number(opt("echo", 10));
 const SETTLE = Number(opt("settle", 10));
 const ROUNDS = Number(opt("rounds", 1));
+// --warm N: open and close N connections before the baseline, so that what a process pays once
+// (its JIT compiling the handshake and frame paths, the compiler's own code and memory, pools) is
+// in the baseline rather than spread over the connections measured. Off by default.
+const WARM = Number(opt("warm", 0));
 const ACTIVE = 20, ECHO_MS = 20, PING_S = 30;
 /** Connections per process: server workers and generators (each under the 20 000 open files). */
 const ONE_PROCESS = 19_000, PER_WORKER = 16_000, PER_GENERATOR = 18_000;
@@ -68,6 +73,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const freePort = () => new Promise((r) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => r(p)); }); });
 const cpuTicks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return Number(f[11]) + Number(f[12]); };
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
+// Anonymous RSS: RSS less the pages of files mapped (the runtime's own binary above all). Those are
+// faulted in once per process, e.g. ~4 MB of V8's optimizing compiler the first time it runs, which
+// a server may do before the baseline or while the connections open; shared, not per connection.
+const anonKb = (pid) => Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
 /** Starts the server on `procs` processes; resolves with its pids once all listen. */
@@ -122,12 +131,24 @@ async function measure(s, count) {
     await sleep(1500);
   };
   const rss = () => sum(pids.map(rssKb));
+  const anon = () => sum(pids.map(anonKb));
   const cpu = () => sum(pids.map(cpuTicks));
   try {
     ({ children, pids } = await startServer(s, procs, port));
     await sleep(1000);
+    if (WARM) {
+      const w = spawn(gen, ["127.0.0.1", String(port), String(WARM), "0", "127.0.250", "2", String(PING_S), "300"], { stdio: ["pipe", "pipe", "inherit"] });
+      const wl = createInterface({ input: w.stdout });
+      const line = () => new Promise((r) => wl.once("line", r));
+      await line();
+      w.stdin.write("close\n");
+      await line();
+      w.kill();
+      await sleep(SETTLE * 1000);
+    }
     await gcAll();
     const base = rss();
+    const baseAnon = anon();
     const c0 = cpu();
     const nGen = Math.ceil(count / PER_GENERATOR);
     for (let g = 0; g < nGen; g++) gens.push(startGenerator(port, Math.floor(count / nGen) + (g < count % nGen ? 1 : 0), g));
@@ -144,6 +165,7 @@ async function measure(s, count) {
     const idleCpu = (cpu() - i0) / CLK_TCK / ((Date.now() - t0) / 1000);
     await gcAll();
     const held = rss();
+    const heldAnon = anon();
     gens[0].send(`echo ${ECHO} ${ECHO_MS}`);
     const echo = await gens[0].next((ECHO + 60) * 1000);
     gens.forEach((x) => x.send("close"));
@@ -151,6 +173,7 @@ async function measure(s, count) {
     await sleep(SETTLE * 1000);
     await gcAll();
     const after = rss();
+    const afterAnon = anon();
     const row = {
       server: s.name, id: s.id, count, processes: procs, generators: nGen, opened: open, failed: sum(opened.map((o) => o.failed)),
       handshakesPerSec: open / openSeconds, openSeconds, serverCpuPerHandshakeUs: (openCpu / open) * 1e6,
@@ -159,11 +182,12 @@ async function measure(s, count) {
       echoes: echo.echoes, p50us: echo.p50us, p99us: echo.p99us, maxus: echo.maxus, bad: echo.bad + sum(idled.map((x) => x.bad)),
       closed: sum(closed.map((x) => x.closed)), closeSeconds: Math.max(...closed.map((x) => x.seconds)),
       afterCloseMb: after / 1024, afterCloseOverBaselineMb: (after - base) / 1024, gc: s.gc,
+      baselineAnonMb: baseAnon / 1024, kbAnonPerConnection: (heldAnon - baseAnon) / open, afterCloseAnonOverBaselineMb: (afterAnon - baseAnon) / 1024,
     };
     console.log(
       `${s.name.padEnd(20)} ${String(count).padStart(6)} on ${procs} proc: ${open} open (${row.failed} failed) ${row.handshakesPerSec.toFixed(0)} handshakes/s, ` +
-        `${row.kbPerConnection.toFixed(2)} KB/conn, idle CPU ${row.idleCpuPercent.toFixed(1)} %, echo p50 ${row.p50us.toFixed(0)} µs p99 ${row.p99us.toFixed(0)} µs, ` +
-        `after close +${row.afterCloseOverBaselineMb.toFixed(1)} MB (base ${row.baselineMb.toFixed(0)} MB), pongs missing ${row.pongsMissing}`,
+        `${row.kbPerConnection.toFixed(2)} KB/conn (anon ${row.kbAnonPerConnection.toFixed(2)}), idle CPU ${row.idleCpuPercent.toFixed(1)} %, echo p50 ${row.p50us.toFixed(0)} µs p99 ${row.p99us.toFixed(0)} µs, ` +
+        `after close +${row.afterCloseOverBaselineMb.toFixed(1)} MB (anon +${row.afterCloseAnonOverBaselineMb.toFixed(1)}) (base ${row.baselineMb.toFixed(0)} MB), pongs missing ${row.pongsMissing}`,
     );
     return row;
   } catch (e) {
@@ -189,18 +213,18 @@ if (REPORT_ONLY) {
   for (const count of COUNTS) for (let r = 0; r < ROUNDS; r++) for (const s of SERVERS) results.push({ round: r0 + r, ...(await measure(s, count)) });
   let commit = "";
   try { commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim(); } catch {}
-  meta = { date: new Date().toISOString(), commit, machine: `${os.cpus()[0].model} × ${os.cpus().length}`, node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(), idleSeconds: IDLE, echoSeconds: ECHO, settleSeconds: SETTLE, active: ACTIVE, echoMs: ECHO_MS, pingSeconds: PING_S };
+  meta = { date: new Date().toISOString(), commit, machine: `${os.cpus()[0].model} × ${os.cpus().length}`, node: process.version, deno: execFileSync(deno, ["--version"]).toString().split("\n")[0], bun: execFileSync(bun, ["--version"]).toString().trim(), idleSeconds: IDLE, echoSeconds: ECHO, settleSeconds: SETTLE, active: ACTIVE, echoMs: ECHO_MS, pingSeconds: PING_S, warm: WARM };
   writeFileSync(`${root}bench/results/conns-latest.json`, JSON.stringify({ meta, results }, null, 2));
 }
 
-let md = `Connections, ${meta.date.slice(0, 10)}, commit ${meta.commit}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}. Every connection pings once per ${meta.pingSeconds} s; ${meta.active} active connections echo 32 B every ${meta.echoMs} ms for ${meta.echoSeconds} s with all others open. Idle CPU over ${meta.idleSeconds} s (pings only). RSS after a full GC (Node and Deno: V8's gc(); Bun: Bun.gc; rows noted "no GC call" include garbage), summed over the server's processes, minus the same before connecting; after close: ${meta.settleSeconds} s after the last close, GC'd.\n\n`;
-md += `| server | connections | round | processes | handshakes/s | KB RSS / connection | idle CPU % of a core | echo p50 / p99 µs | RSS after close − baseline MB (baseline) | notes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
-const order = ["node", "ws", "oursbun", "bunlisten", "bun", "deno"];
+let md = `Connections, ${meta.date.slice(0, 10)}, commit ${meta.commit}, ${meta.machine}, Node ${meta.node}, ${meta.deno}, Bun ${meta.bun}. Every connection pings once per ${meta.pingSeconds} s; ${meta.active} active connections echo 32 B every ${meta.echoMs} ms for ${meta.echoSeconds} s with all others open. Idle CPU over ${meta.idleSeconds} s (pings only). RSS after a full GC (Node and Deno: V8's gc(); Bun: Bun.gc; rows noted "no GC call" include garbage), summed over the server's processes, minus the same before connecting; after close: ${meta.settleSeconds} s after the last close, GC'd.${meta.warm ? ` Warmed: ${meta.warm} connections opened and closed before the baseline.` : ""} Anonymous RSS (RssAnon) leaves out the pages of mapped files: the runtime binary's code is faulted in once per process (V8's optimizing compiler, ~4 MB, the first time it runs: before the baseline for some servers, while the connections open for others), which is shared and not per connection.\n\n`;
+md += `| server | connections | round | processes | handshakes/s | KB RSS / connection | KB anon RSS / connection | idle CPU % of a core | echo p50 / p99 µs | RSS after close − baseline MB (baseline) | anon RSS after close − baseline MB | notes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`;
+const order = ["node", "ws", "oursbun", "bunlisten", "bun", "oursdeno", "deno"];
 const rows = [...results].sort((a, b) => a.count - b.count || order.indexOf(a.id) - order.indexOf(b.id) || a.round - b.round);
 for (const r of rows) {
-  if (r.error) { md += `| ${r.server} | ${r.count} | ${r.round + 1} | ${r.processes} | – | – | – | – | – | ${r.error} |\n`; continue; }
+  if (r.error) { md += `| ${r.server} | ${r.count} | ${r.round + 1} | ${r.processes} | – | – | – | – | – | – | – | ${r.error} |\n`; continue; }
   const notes = [r.failed ? `${r.failed} failed to open` : "", r.pongsMissing ? `${r.pongsMissing} pongs missing` : "", r.bad ? `${r.bad} bad frames` : "", r.gc ? "" : "no GC call"].filter(Boolean).join("; ");
-  md += `| ${r.server} | ${r.opened.toLocaleString("en")} | ${r.round + 1} | ${r.processes} | ${r.handshakesPerSec.toFixed(0)} | ${r.kbPerConnection.toFixed(2)} | ${r.idleCpuPercent.toFixed(1)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.afterCloseOverBaselineMb.toFixed(1)} (${r.baselineMb.toFixed(0)}) | ${notes} |\n`;
+  md += `| ${r.server} | ${r.opened.toLocaleString("en")} | ${r.round + 1} | ${r.processes} | ${r.handshakesPerSec.toFixed(0)} | ${r.kbPerConnection.toFixed(2)} | ${r.kbAnonPerConnection?.toFixed(2) ?? "–"} | ${r.idleCpuPercent.toFixed(1)} | ${r.p50us.toFixed(0)} / ${r.p99us.toFixed(0)} | ${r.afterCloseOverBaselineMb.toFixed(1)} (${r.baselineMb.toFixed(0)}) | ${r.afterCloseAnonOverBaselineMb?.toFixed(1) ?? "–"} | ${notes} |\n`;
 }
 writeFileSync(`${root}bench/results/conns-latest.md`, md);
 console.log(`\n${md}\nwritten: bench/results/conns-latest.{json,md}`);

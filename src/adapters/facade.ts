@@ -75,9 +75,9 @@ export function SocketFacade<E extends EmitterClass>(Emitter: E): (abstract new 
     /** @internal A floor under readyState, set by terminate() or a failed handshake before the connection knows. */
     _readyState: number = CONNECTING;
     /** @internal As in ws, CLOSED means 'close' was emitted: until then the state reads CLOSING. */
-    _closeEmitted = false;
+    declare _closeEmitted: boolean;
     /** @internal */
-    _bufferedAmount = 0;
+    declare _bufferedAmount: number;
     /** @internal */
     _topics: Topics | undefined = undefined;
 
@@ -157,5 +157,16 @@ export function SocketFacade<E extends EmitterClass>(Emitter: E): (abstract new 
       this.driver.destroy();
     }
   }
+  // Written by few sockets (at their close, or sends after it): defaults on the prototype.
+  protoDefaults(Facade.prototype, { _closeEmitted: false, _bufferedAmount: 0 });
   return Facade;
+}
+
+/**
+ * Defaults of fields on a prototype instead of in every instance: writable (an instance that writes
+ * one gets its own property), not enumerable. For fields most instances never write: an idle
+ * connection holds 8 B less per field.
+ */
+export function protoDefaults(proto: object, values: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(values)) Object.defineProperty(proto, name, { value, writable: true, configurable: true, enumerable: false });
 }

@@ -23,7 +23,6 @@ import { Inbound } from "./inbound.js";
 import { Opcode } from "./opcodes.js";
 import { resolveSettings, type ConnectionOptions, type Settings } from "./options.js";
 import { Outbound, type SendData } from "./outbound.js";
-import { Outbox } from "./outbox.js";
 import type { PreparedMessage } from "./prepared.js";
 
 export type { ConnectionOptions } from "./options.js";
@@ -42,6 +41,8 @@ interface Agreed {
   codec?: MessageCodec;
 }
 
+const C_CLOSE_RECEIVED = 1, C_SHOULD_CLOSE = 2, C_CLOSED = 4;
+
 export class Connection {
   readonly role: Role;
   state: ReadyState = "connecting";
@@ -53,7 +54,6 @@ export class Connection {
 
   readonly #s: Settings;
   readonly #deadlines: Deadlines;
-  readonly #outbox: Outbox;
   /** Events not yet taken: made with the first one (an idle connection holds no list). */
   #events: ConnectionEvent[] | undefined;
   /** Until open: the opening handshake of our role. */
@@ -65,19 +65,17 @@ export class Connection {
   #window: Uint8Array | undefined;
   readonly #outbound: Outbound;
   /** The peer's close frame arrived (ours is the outbound's closeSent). */
-  #closeReceived = false;
+  /** Three flags in one integer (8 B per idle connection, not 24): C_CLOSE_RECEIVED, C_SHOULD_CLOSE, C_CLOSED. */
+  #flags = 0;
   /** What received bytes decided, applied when the adapter next takes outgoing bytes (#settle). */
   #pendingFailure: WebSocketError | undefined;
   #pendingPeerClose: { code: number; reason: string } | undefined;
-  #shouldClose = false;
-  #closed = false;
 
   constructor(role: Role, options: ConnectionOptions = {}) {
     this.role = role;
     this.#s = resolveSettings(options);
     this.#deadlines = new Deadlines(options.clock, this.#s);
-    this.#outbox = new Outbox(role === "client", this.#s.text, this.#s.allocate);
-    this.#outbound = new Outbound(this.#outbox, this.#s.fragmentSize);
+    this.#outbound = new Outbound(role === "client", this.#s.text, this.#s.allocate, this.#s.fragmentSize);
   }
 
   // ---- Opening handshake -------------------------------------------------------------------
@@ -94,7 +92,7 @@ export class Connection {
     const c = new Connection("client", options);
     const opening = new ClientOpening(typeof url === "string" ? new URL(url) : url, options, c.#s);
     c.#opening = opening;
-    c.#outbox.writeRaw(opening.request);
+    c.#outbound.writeRaw(opening.request);
     return c;
   }
 
@@ -119,7 +117,7 @@ export class Connection {
     const opening = this.#opening;
     if (!(opening instanceof ServerOpening) || !opening.request || this.state !== "connecting") throw new InvalidStateError("no upgrade request to accept");
     // The response is built first: invalid options throw with the request still pending.
-    this.#outbox.writeRaw(opening.accept(options));
+    this.#outbound.writeRaw(opening.accept(options));
     this.#becomeOpen(options.protocol ?? "", options.extensions ?? "", options.codec);
     for (const chunk of opening.takeEarlyData()) this.#receiveFrames(chunk);
   }
@@ -129,7 +127,7 @@ export class Connection {
     if (this.state !== "connecting" || this.role !== "server") throw new InvalidStateError("no upgrade request to reject");
     const response = rejectResponse(status, headers, message);
     this.#opening = undefined;
-    this.#outbox.writeRaw(response);
+    this.#outbound.writeRaw(response);
     this.#finishNow();
   }
 
@@ -161,7 +159,7 @@ export class Connection {
     } catch (e) {
       // By brand, not class: a negotiator or codec may come from another bundle (errors.ts).
       const err = isWebSocketError(e) ? e : new HandshakeError(String(e), 400);
-      if (this.role === "server" && isHandshakeError(err)) this.#outbox.writeRaw(rejectResponse(err.status, err.headers));
+      if (this.role === "server" && isHandshakeError(err)) this.#outbound.writeRaw(rejectResponse(err.status, err.headers));
       (this.#events ??= []).push({ type: "error", error: err });
       this.#finishNow();
     }
@@ -171,7 +169,7 @@ export class Connection {
 
   /** Feeds bytes received from the transport. */
   receive(bytes: Uint8Array): void {
-    if (this.#closed || this.#shouldClose) return;
+    if (this.#flags & (C_CLOSED | C_SHOULD_CLOSE)) return;
     this.#deadlines.received();
     if (this.state === "connecting") return this.#receiveHandshake(bytes);
     this.#receiveFrames(bytes);
@@ -190,7 +188,7 @@ export class Connection {
   receiveFromWindow(n: number): void {
     const w = this.#window;
     if (!w) throw new InvalidStateError("receiveFromWindow: no window was handed out");
-    if (this.#closed || this.#shouldClose) return;
+    if (this.#flags & (C_CLOSED | C_SHOULD_CLOSE)) return;
     this.#deadlines.received();
     if (this.state === "connecting") return this.#receiveHandshake(w.slice(0, n));
     // On a core that changed since the window was handed out, the bytes are copied out.
@@ -207,7 +205,7 @@ export class Connection {
     for (let i = first; i < events.length; i++) {
       const ev = events[i]!;
       if (ev.type === "ping") {
-        if (this.#s.autoPong && this.state === "open") this.#outbox.writeFrame(Opcode.Pong, true, false, ev.data);
+        if (this.#s.autoPong && this.state === "open") this.#outbound.writeFrame(Opcode.Pong, true, false, ev.data);
       } else if (ev.type === "closing") {
         this.#pendingPeerClose = ev;
       }
@@ -234,11 +232,11 @@ export class Connection {
 
   /** True once the adapter should close the transport (after writing what takeOutgoing() returned). */
   get transportShouldClose(): boolean {
-    return this.#shouldClose;
+    return (this.#flags & C_SHOULD_CLOSE) !== 0;
   }
 
   #onCloseFrame(code: number, reason: string): void {
-    this.#closeReceived = true;
+    this.#flags |= C_CLOSE_RECEIVED;
     // The connection's close code is the one in the first close frame received (RFC 6455 §7.1.5),
     // also when we closed first.
     this.closeCode = code;
@@ -250,7 +248,7 @@ export class Connection {
     // Both close frames are exchanged: the server closes the TCP connection; a client ends its side
     // too (as ws does; a server that waits for the client's FIN would otherwise hold it until the
     // close timeout) and waits for the server's close within the driver's linger time.
-    this.#shouldClose = true;
+    this.#flags |= C_SHOULD_CLOSE;
   }
 
   /** Fails the connection (RFC 6455 §7.1.7): send the error's close code, then close. */
@@ -262,14 +260,14 @@ export class Connection {
       this.#outbound.close(err.closeCode, "");
     }
     this.state = "closing";
-    this.#shouldClose = true;
+    this.#flags |= C_SHOULD_CLOSE;
   }
 
   // ---- Sending -----------------------------------------------------------------------------
 
   /** Bytes produced but not yet taken by the adapter. */
   get bufferedAmount(): number {
-    return this.#outbox.pending;
+    return this.#outbound.pending;
   }
 
   /**
@@ -278,7 +276,7 @@ export class Connection {
    * rather than queued apart and copied again by the join.
    */
   coalesceOutgoing(): void {
-    this.#outbox.coalesce();
+    this.#outbound.coalesce();
   }
 
   /**
@@ -286,13 +284,13 @@ export class Connection {
    * the outgoing buffer may be reused. Only for transports that keep no reference to the chunks.
    */
   outgoingConsumed(): void {
-    this.#outbox.recycle();
+    this.#outbound.recycle();
   }
 
   /** The bytes to write to the transport, in order (a failure or the peer's close takes effect first). */
   takeOutgoing(): Uint8Array[] {
     this.#settle();
-    return this.#outbox.take();
+    return this.#outbound.take();
   }
 
   /** The events produced since the last call, in order. */
@@ -374,10 +372,10 @@ export class Connection {
 
   /** The adapter reports that the transport closed (or failed). Ends the connection. */
   transportClosed(): void {
-    if (this.#closed) return;
+    if (this.#flags & C_CLOSED) return;
     this.#settle();
-    const clean = this.#outbound.closeSent && this.#closeReceived;
-    if (!this.#closeReceived && this.state !== "connecting") {
+    const clean = this.#outbound.closeSent && (this.#flags & C_CLOSE_RECEIVED) !== 0;
+    if (!(this.#flags & C_CLOSE_RECEIVED) && this.state !== "connecting") {
       this.closeCode = CloseCode.Abnormal;
       this.closeReason = "";
     }
@@ -387,12 +385,12 @@ export class Connection {
   /** Ends a connection that never opened (or was refused): 1006, and the transport is closed. */
   #finishNow(): void {
     this.#finish(CloseCode.Abnormal, "", false);
-    this.#shouldClose = true;
+    this.#flags |= C_SHOULD_CLOSE;
   }
 
   #finish(code: number, reason: string, wasClean: boolean): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#flags & C_CLOSED) return;
+    this.#flags |= C_CLOSED;
     this.#codec?.close?.();
     this.state = "closed";
     this.closeCode = code;
@@ -405,7 +403,7 @@ export class Connection {
    * queued behind a large send leaves only now, so its timeout starts again from here.
    */
   outgoingFlushed(): void {
-    if (this.#outbound.closeSent && !this.#closed) this.#deadlines.flushed();
+    if (this.#outbound.closeSent && !(this.#flags & C_CLOSED)) this.#deadlines.flushed();
   }
 
   /**
@@ -413,34 +411,34 @@ export class Connection {
    * clock when it starts running the connection): its deadlines are measured from now on.
    */
   useClock(clock: Clock): void {
-    if (!this.#deadlines.hasClock && !this.#closed) this.#deadlines.useClock(clock, this.state === "connecting");
+    if (!this.#deadlines.hasClock && !(this.#flags & C_CLOSED)) this.#deadlines.useClock(clock, this.state === "connecting");
   }
 
   /** Milliseconds until `tick()` must be called, or undefined if no timer is needed (or no clock was given). */
   nextDeadline(): number | undefined {
-    if (this.#closed || this.#shouldClose) return undefined;
+    if (this.#flags & (C_CLOSED | C_SHOULD_CLOSE)) return undefined;
     return this.#deadlines.delay(this.state === "open");
   }
 
   /** Runs what is due on the clock now: timeouts and keepalive pings. */
   tick(): void {
     this.#settle();
-    if (this.#closed || this.#shouldClose) return;
+    if (this.#flags & (C_CLOSED | C_SHOULD_CLOSE)) return;
     switch (this.#deadlines.due(this.state === "open")) {
       case Due.HandshakeTimeout:
         (this.#events ??= []).push({ type: "error", error: new TimeoutError("opening handshake timed out", "WS_ERR_HANDSHAKE_TIMEOUT") });
         return this.#finishNow();
       case Due.CloseTimeout:
-        this.#shouldClose = true;
+        this.#flags |= C_SHOULD_CLOSE;
         return;
       case Due.Idle:
         return this.close(CloseCode.GoingAway, "idle timeout");
       case Due.PongTimeout:
         (this.#events ??= []).push({ type: "error", error: new TimeoutError("no answer to keepalive ping", "WS_ERR_PONG_TIMEOUT") });
-        this.#shouldClose = true;
+        this.#flags |= C_SHOULD_CLOSE;
         return;
       case Due.Ping:
-        this.#outbox.writeFrame(Opcode.Ping, true, false, EMPTY);
+        this.#outbound.writeFrame(Opcode.Ping, true, false, EMPTY);
     }
   }
 }

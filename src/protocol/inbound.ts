@@ -23,9 +23,12 @@ interface PendingInflate {
   binary: boolean;
 }
 
-export class Inbound implements FrameSink {
+/**
+ * The scanner is this object's base class rather than a field: an idle connection holds one object
+ * and one reference less (~40 B).
+ */
+export class Inbound extends FrameScanner implements FrameSink {
   readonly #s: Settings;
-  readonly #scanner: FrameScanner;
   readonly #codec: MessageCodec | undefined;
   /** Pieces of a message that did not arrive whole: made the first time one does. */
   #message: MessageAssembler | undefined;
@@ -47,24 +50,19 @@ export class Inbound implements FrameSink {
   #inflate: PendingInflate[] | undefined;
 
   constructor(role: "server" | "client", settings: Settings, codec: MessageCodec | undefined) {
-    this.#s = settings;
-    this.#codec = codec;
-    this.#scanner = new FrameScanner({
+    super({
       role,
       maxFrameSize: settings.maxFrameSize,
       maxMessageSize: settings.maxMessageSize,
       rsv1Allowed: codec !== undefined,
       skipUtf8: settings.skipUTF8Validation,
     });
+    this.#s = settings;
+    this.#codec = codec;
   }
 
   #assembler(): MessageAssembler {
     return (this.#message ??= new MessageAssembler(this.#s.allocate));
-  }
-
-  /** The core memory the scanner reads in place (it moves if the core was replaced). */
-  receiveWindow(): Uint8Array {
-    return this.#scanner.receiveWindow();
   }
 
   /**
@@ -75,11 +73,10 @@ export class Inbound implements FrameSink {
     if (this.#stopped) return undefined;
     this.#out = out;
     const first = out.length;
-    const scanner = this.#scanner;
-    const err = typeof bytes === "number" ? scanner.pushWindow(bytes, this) : scanner.push(bytes, this);
+    const err = typeof bytes === "number" ? this.pushWindow(bytes, this) : this.push(bytes, this);
     if (err !== ScanError.None && !this.#stopped) {
       this.#stopped = true;
-      this.#failure ??= scanErrorToException(err, scanner.errorHeader);
+      this.#failure ??= scanErrorToException(err, this.errorHeader);
     }
     if (this.#inflate) this.#inflatePending(out, first);
     this.#out = NO_OUT;
