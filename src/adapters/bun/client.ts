@@ -30,6 +30,7 @@ export function connect(url: string, options: ClientOptions = {}): WebSocketConn
     hostname,
     port,
     tls: secure ? { ca, serverName: hostname } : undefined,
+    allowHalfOpen: true, // a server's FIN: what is queued still goes out (handlers' end)
     socket: handlers(
       (s) => {
         transport = new BunTransport(s);

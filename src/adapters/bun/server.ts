@@ -25,6 +25,7 @@ function listen(options: ServeOptions, onConnection: OnConnection): Server {
     port: options.port ?? 0,
     tls: options.tls ? { cert: pem(options.tls.cert), key: pem(options.tls.key) } : undefined,
     ...(options.reusePort ? { reusePort: true } : {}),
+    allowHalfOpen: true, // a peer's FIN: what is queued still goes out (handlers' end)
     socket: handlers((s) => {
       s.setNoDelay?.(true);
       const conn = bunConnection(options);

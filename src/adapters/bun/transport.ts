@@ -18,6 +18,8 @@ export interface SocketHandlers {
   open(s: BunSocket): void;
   data(s: BunSocket, d: Uint8Array): void;
   drain(s: BunSocket): void;
+  /** The peer sent FIN (with allowHalfOpen: the socket stays writable until we end it). */
+  end?(s: BunSocket): void;
   close(s: BunSocket): void;
   error?(s: BunSocket, e: Error): void;
   /** TLS: the handshake finished; `authorizationError` says why the peer's certificate was refused. */
@@ -25,8 +27,8 @@ export interface SocketHandlers {
 }
 /** The part of the Bun namespace we use (looked up when called: the module also loads elsewhere). */
 export interface BunApi {
-  listen(o: { hostname: string; port: number; socket: SocketHandlers; tls?: { cert: string; key: string }; reusePort?: boolean }): { port: number; hostname: string; stop(closeActive?: boolean): void };
-  connect(o: { hostname: string; port: number; socket: SocketHandlers; tls?: boolean | { ca?: string | string[]; serverName?: string } }): Promise<BunSocket>;
+  listen(o: { hostname: string; port: number; socket: SocketHandlers; tls?: { cert: string; key: string }; reusePort?: boolean; allowHalfOpen?: boolean }): { port: number; hostname: string; stop(closeActive?: boolean): void };
+  connect(o: { hostname: string; port: number; socket: SocketHandlers; tls?: boolean | { ca?: string | string[]; serverName?: string }; allowHalfOpen?: boolean }): Promise<BunSocket>;
 }
 export const bun = (): BunApi => (globalThis as unknown as { Bun: BunApi }).Bun;
 
@@ -39,6 +41,8 @@ export class BunTransport implements Transport {
     return true;
   }
   private backlog: Uint8Array | undefined;
+  /** end() came while a backlog waited: the socket ends once it is written. */
+  private ending = false;
   /** Until the request head is complete, a server's bytes go through its gate (then undefined). */
   gate: UpgradeGate | undefined;
   /** The WebSocket this transport carries (set by the adapter once both exist). */
@@ -81,7 +85,9 @@ export class BunTransport implements Transport {
     if (!this.backlog) return true;
     const b = this.backlog;
     this.backlog = undefined;
-    return this.write([b]);
+    const out = this.write([b]);
+    if (out && this.ending) this.s.end();
+    return out;
   }
   pending(): number {
     return this.backlog?.length ?? 0;
@@ -92,8 +98,13 @@ export class BunTransport implements Transport {
     if (paused) s.pause?.();
     else s.resume?.();
   }
+  /**
+   * Ends the socket once the backlog is written: Bun's end() drops what it was not given, so ending
+   * at once lost the last echoes and the close reply to a peer that reads slowly.
+   */
   end(): void {
-    this.s.end();
+    if (this.backlog) this.ending = true;
+    else this.s.end();
   }
   destroy(): void {
     (this.s.terminate ?? this.s.end).call(this.s);
@@ -120,6 +131,11 @@ export function handlers(onOpen: (s: BunSocket) => void, onHandshake?: (s: BunSo
       const t = s.data;
       if (t?.drain()) t.ws.driver.drained();
     },
+    // The peer's FIN (sockets are opened with allowHalfOpen): what is queued for it still goes out,
+    // then the socket ends, as a Node socket does. Without allowHalfOpen Bun closed both sides at
+    // the FIN and dropped the backlog: a peer's close frame then FIN lost the last echoes and our
+    // close reply (test/runtime-flow.test.ts, half-close).
+    end: (s) => s.data?.end(),
     close: (s) => s.data?.ws.driver.transportClosed(),
     error: () => {},
   };
