@@ -39,7 +39,7 @@ const SMALL_READS_BEFORE_SHRINK = 16;
 const HIGH_WATER = 256 * 1024;
 /**
  * Chunks this large are written from where they are (the application's payload): a second write
- * op costs less than copying them. Smaller ones are copied into a write buffer of this size.
+ * op costs less than copying them. Smaller ones are copied into the shared write buffers below.
  */
 const WRITE_ALONE = 64 * 1024;
 
