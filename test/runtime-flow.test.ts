@@ -140,6 +140,45 @@ describe.each(["deno"])("a %s server closing behind one large send to a slow rea
   });
 });
 
+describe.each(["node", "deno", "bun"])("a %s server whose peers reset their connections before they are accepted", (runtime) => {
+  // Deno's accept() throws (NotConnected) for a connection reset while it waited in the backlog; the
+  // raw door's accept loop ended there: the port stopped accepting for good (connections piled up
+  // unanswered in the backlog), and a process serving nothing else exited, silently, with code 0.
+  it("keeps accepting: 5 rounds of 50 handshakes reset at once, each followed by an echo", async () => {
+    const { port, proc, printed } = await listening(runtime, "examples/echo-server.mjs");
+    const HEAD = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    try {
+      const echoed: string[] = [];
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(
+          Array.from({ length: 50 }, () =>
+            new Promise<void>((resolve) => {
+              const s = net.connect(port, "127.0.0.1", () => (s.write(HEAD), s.resetAndDestroy(), resolve()));
+              s.on("error", () => resolve());
+            }),
+          ),
+        );
+        const ws = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+        echoed.push(
+          await Promise.race([
+            new Promise<string>((resolve) => {
+              ws.once("open", () => ws.send(`round ${round}`));
+              ws.once("message", (d) => resolve(String(d)));
+              ws.once("error", (e) => resolve(`error ${e.message}`));
+            }),
+            new Promise<string>((r) => setTimeout(() => r("no answer within 5 s"), 5000)),
+          ]),
+        );
+        ws.terminate();
+      }
+      expect(echoed).toEqual([0, 1, 2, 3, 4].map((r) => `round ${r}`));
+    } finally {
+      proc.kill();
+      await printed;
+    }
+  }, 40_000);
+});
+
 // reusePort (an addition, as Bun.serve's and Deno.serve's): two processes serve one port, the kernel
 // spreading the connections among them; without it the second process cannot bind.
 describe.each(["deno", "bun"])("serve({ reusePort }) on %s", (runtime) => {

@@ -15,7 +15,8 @@ export interface DenoConn {
   close(): void;
   setNoDelay?(on: boolean): void;
 }
-export interface DenoListener extends AsyncIterable<DenoConn> {
+export interface DenoListener {
+  accept(): Promise<DenoConn>;
   addr: { hostname: string; port: number };
   close(): void;
 }
