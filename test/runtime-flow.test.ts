@@ -179,6 +179,26 @@ describe.each(["node", "deno", "bun"])("a %s server whose peers reset their conn
   }, 40_000);
 });
 
+describe.each(["node", "deno", "bun"])("a %s server whose 'drain' listener throws", (runtime) => {
+  // Deno's transport called the driver's drained() inside the try that catches write errors: the
+  // listener's exception was taken for a failed write, the connection closed (1006) and the
+  // exception swallowed. Bun swallowed it too. Node reports it and the connection carries on.
+  it("keeps the connection and reports the exception", async () => {
+    const { port, proc, printed, seen } = await listening(runtime, "test/fixtures/drain-throw-server.mjs");
+    try {
+      const ws = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+      const got: number[] = [];
+      ws.on("message", (d: Buffer) => got.push(d.length));
+      const closed = await Promise.race([new Promise((r) => ws.once("close", (code) => r(code))), new Promise((r) => setTimeout(() => r("open"), 2000))]);
+      ws.terminate();
+      expect({ got, closed, reported: seen.text.includes("uncaught drain boom") }).toEqual({ got: [4 << 20, 5], closed: "open", reported: true });
+    } finally {
+      proc.kill();
+      await printed;
+    }
+  });
+});
+
 // reusePort (an addition, as Bun.serve's and Deno.serve's): two processes serve one port, the kernel
 // spreading the connections among them; without it the second process cannot bind.
 describe.each(["deno", "bun"])("serve({ reusePort }) on %s", (runtime) => {

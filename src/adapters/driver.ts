@@ -116,7 +116,16 @@ export class ConnectionDriver {
       this.#watch = undefined;
       if (!(this.#flags & (F_CLOSED | F_ENDED))) this.#scheduleTimer();
     }
-    this.#hooks.onDrain?.();
+    // The application's 'drain' listener: its exception surfaces on its own, as a listener's does in
+    // pump(), never into the transport that reported the drain (Deno's took it for a failed write
+    // and closed the connection, 1006, reporting nothing; Bun's swallowed it).
+    try {
+      this.#hooks.onDrain?.();
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
   }
 
   /** The application stops (or restarts) reading: separate from the transport's own backpressure. */
