@@ -199,6 +199,26 @@ describe.each(["node", "deno", "bun"])("a %s server whose 'drain' listener throw
   });
 });
 
+describe.each(["deno", "bun"])("close() of serve() on %s when a socket's 'close' listener throws", (runtime) => {
+  // The application's 'close' listener threw before the one close() had added to wait for the
+  // socket: the socket's emitter stopped at the exception, and close() never resolved.
+  it("still resolves, and the exception is reported", async () => {
+    const { port, proc, printed, seen } = await listening(runtime, "test/fixtures/throwing-close-server.mjs");
+    try {
+      const ws = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+      await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
+      ws.send("close the server");
+      const code = await Promise.race([new Promise((r) => ws.once("close", (c) => r(c))), new Promise((r) => setTimeout(() => r("open"), 5000))]);
+      for (let i = 0; i < 30 && !seen.text.includes("server closed"); i++) await new Promise((r) => setTimeout(r, 100));
+      ws.terminate();
+      expect({ code, closed: seen.text.includes("server closed"), reported: seen.text.includes("uncaught close boom") }).toEqual({ code: 1001, closed: true, reported: true });
+    } finally {
+      proc.kill();
+      await printed;
+    }
+  });
+});
+
 // reusePort (an addition, as Bun.serve's and Deno.serve's): two processes serve one port, the kernel
 // spreading the connections among them; without it the second process cannot bind.
 describe.each(["deno", "bun"])("serve({ reusePort }) on %s", (runtime) => {
