@@ -116,16 +116,7 @@ export class ConnectionDriver {
       this.#watch = undefined;
       if (!(this.#flags & (F_CLOSED | F_ENDED))) this.#scheduleTimer();
     }
-    // The application's 'drain' listener: its exception surfaces on its own, as a listener's does in
-    // pump(), never into the transport that reported the drain (Deno's took it for a failed write
-    // and closed the connection, 1006, reporting nothing; Bun's swallowed it).
-    try {
-      this.#hooks.onDrain?.();
-    } catch (e) {
-      queueMicrotask(() => {
-        throw e;
-      });
-    }
+    this.#hooks.onDrain?.();
   }
 
   /** The application stops (or restarts) reading: separate from the transport's own backpressure. */

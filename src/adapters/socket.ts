@@ -88,9 +88,17 @@ export class WebSocketConnection extends SocketFacade(Emitter) {
     dispatchEvent(ev, this);
   }
 
-  /** @internal */
+  /**
+   * @internal A 'drain' listener's exception surfaces on its own, as other listeners' do (pump()),
+   * never into the transport that reported the drain: Deno's took it for a failed write and closed
+   * the connection (1006) without a word; Bun's swallowed it.
+   */
   onDrain(): void {
-    this.emit("drain");
+    try {
+      this.emit("drain");
+    } catch (e) {
+      rethrowLater(e);
+    }
   }
 
   /** @internal The transport failed: a client still connecting reports the transport's own error (before 'close', which the adapter reports next). */
