@@ -5,7 +5,7 @@ import type { Connection } from "../protocol/connection.js";
 import type { ConnectionEvent } from "../protocol/events.js";
 import type { UpgradeRequest } from "../protocol/handshake/server.js";
 import { ConnectionDriver, type DriverLimits, type Transport } from "./driver.js";
-import { dispatchEvent, type SocketEvents } from "./events.js";
+import { dispatchEvent, rethrowLater, type SocketEvents } from "./events.js";
 import { SocketFacade } from "./facade.js";
 import { messages } from "./whatwg.js";
 
@@ -45,10 +45,26 @@ class Emitter {
     return this.on(event, wrapped);
   }
 
-  /** @internal Every event has at most four arguments; listeners added or removed meanwhile apply next time. */
+  /**
+   * @internal Every event has at most four arguments; listeners added or removed meanwhile apply next
+   * time. A listener that throws does not keep the event from the others (ours among them: serve()'s
+   * close() waits for 'close', and hung when an application's 'close' listener before it threw); the
+   * first exception is thrown once all have run, any others on their own.
+   */
   emit(name: string, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void {
     const list = this.#listeners.get(name);
-    if (list) for (let i = 0; i < list.length; i++) list[i]!(a, b, c, d);
+    if (!list) return;
+    let failed = false;
+    let failure: unknown;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i]!(a, b, c, d);
+      } catch (e) {
+        if (failed) rethrowLater(e);
+        else (failed = true), (failure = e);
+      }
+    }
+    if (failed) throw failure;
   }
 
   /**
@@ -91,9 +107,17 @@ export class WebSocketConnection extends SocketFacade(Emitter) {
     dispatchEvent(ev, this);
   }
 
-  /** @internal */
+  /**
+   * @internal A 'drain' listener's exception surfaces on its own, as other listeners' do (pump()),
+   * never into the transport that reported the drain: Deno's took it for a failed write and closed
+   * the connection (1006) without a word; Bun's swallowed it.
+   */
   onDrain(): void {
-    this.emit("drain");
+    try {
+      this.emit("drain");
+    } catch (e) {
+      rethrowLater(e);
+    }
   }
 
   /** @internal The transport failed: a client still connecting reports the transport's own error (before 'close', which the adapter reports next). */

@@ -15,7 +15,8 @@ export interface DenoConn {
   close(): void;
   setNoDelay?(on: boolean): void;
 }
-export interface DenoListener extends AsyncIterable<DenoConn> {
+export interface DenoListener {
+  accept(): Promise<DenoConn>;
   addr: { hostname: string; port: number };
   close(): void;
 }
@@ -188,8 +189,13 @@ export class DenoTransport implements Transport {
         const chunk = queue.shift();
         if (!chunk) break;
         const buffer = owned.shift();
-        for (let off = 0; off < chunk.length; ) off += await t.write(off ? chunk.subarray(off) : chunk);
-        this.#queued -= chunk.length;
+        // Counted as it goes: a peer taking a large chunk slowly shows progress (progress-watch.ts) with
+        // each partial write, not only once the whole chunk is out.
+        for (let off = 0; off < chunk.length; ) {
+          const n = await t.write(off ? chunk.subarray(off) : chunk);
+          off += n;
+          this.#queued -= n;
+        }
         if (buffer) giveBuffer(buffer);
         else if (--this.#uncopied === 0) this.ws.conn.outgoingConsumed(); // Deno holds none of the connection's bytes now
       }
