@@ -6,7 +6,7 @@ import type { ConnectionEvent } from "../protocol/events.js";
 import type { UpgradeRequest } from "../protocol/handshake/server.js";
 import { ConnectionDriver, type DriverLimits, type Transport } from "./driver.js";
 import { dispatchEvent, type SocketEvents } from "./events.js";
-import { SocketFacade } from "./facade.js";
+import { protoDefaults, SocketFacade } from "./facade.js";
 import { messages } from "./whatwg.js";
 
 type Events = SocketEvents<Uint8Array>;
@@ -57,6 +57,8 @@ export class WebSocketConnection extends SocketFacade(Emitter) {
   declare driver: ConnectionDriver;
   /** @internal Server role: decides on the upgrade request. */
   onRequest: ((request: UpgradeRequest) => void) | undefined;
+  /** @internal The server (serve()) that accepted this socket, told of its close (a prototype default for the others). */
+  declare _server: { release(ws: WebSocketConnection): void } | undefined;
 
   /** `limits`: maxPendingBytes and stallTimeout (a server's or client's options object will do). */
   constructor(conn: Connection, transport: Transport, limits?: DriverLimits) {
@@ -68,7 +70,10 @@ export class WebSocketConnection extends SocketFacade(Emitter) {
 
   /** @internal DriverHooks: the socket is its own hooks and event sink (no closures per socket). */
   onEvent(ev: ConnectionEvent): void {
-    if (ev.type === "close") this._closeEmitted = true;
+    if (ev.type === "close") {
+      this._closeEmitted = true;
+      this._server?.release(this);
+    }
     dispatchEvent(ev, this);
   }
 
@@ -100,3 +105,4 @@ export class WebSocketConnection extends SocketFacade(Emitter) {
     return messages<string | Uint8Array>(this);
   }
 }
+protoDefaults(WebSocketConnection.prototype, { _server: undefined });
