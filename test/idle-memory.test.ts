@@ -55,7 +55,7 @@ describe("idle connections", () => {
 });
 
 // Bun (issue 19): the JSC objects an idle server connection holds, counted by Bun's heapStats() after
-// a full GC, over N connections that each echoed a message and answered a ping. 22 per connection
+// a full GC, over N connections that each echoed a message and answered a ping. 20 per connection
 // before the layout work (its own Settings, a cleared timer and its closure, the server's 'close'
 // listener closure, a Map and a list per event in the emitter); 11 after: the Bun socket, our
 // transport, socket, driver, connection, deadlines, inbound and outbound, and the application's
