@@ -152,8 +152,9 @@ if (REPORT_ONLY) {
     // pays once (the JIT compiling the handshake and frame paths, the WASM core, pools) is not
     // counted per connection: a cold Bun server counted ~13 MB of it, 12.1 KB per connection of
     // 1 000 (bench/conns/bun-heap.mjs: 16.7 KB/conn cold, 3.6 warm; Bun.serve 6.5 cold, 1.6 warm).
+    // As long a wait as after the connections below: V8 gives back what the burst grew only then.
     runLoadgen(port, [1000, 0, 32, "text"], 0);
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 12_000));
     const before = await settledRss(s, p);
     const hold = spawn(loadgen, ["127.0.0.1", String(port), "1000", "0", "32", "text", "16"], { stdio: ["ignore", "pipe", "inherit"] });
     await new Promise((r) => hold.stdout.once("data", r));
