@@ -34,6 +34,8 @@ export const F_START: i32 = 1 << 6; // first entry of a frame
 export const F_END: i32 = 1 << 7; // last entry of a frame (payload complete)
 export const F_MASKED: i32 = 1 << 8; // state only
 export const F_START_PENDING: i32 = 1 << 9; // state only: the frame's first entry is not written yet
+export const F_ASCII: i32 = 1 << 10; // a short text message whole in this entry, every byte ASCII (it decodes as Latin-1)
+export const ASCII_CHECK_MAX: u32 = 256; // F_ASCII is looked for up to this many bytes
 
 export const CONFIG_PEER_MASKS: i32 = 1;
 export const CONFIG_RSV1_ALLOWED: i32 = 2;

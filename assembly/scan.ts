@@ -4,12 +4,12 @@
 // piece as bytes arrive, so only an incomplete header or control frame is ever left behind.
 
 import { maskInPlace } from "./mask";
-import { utf8Validate } from "./utf8";
+import { isAscii, utf8Validate } from "./utf8";
 import {
   S_CONFIG, S_MAX_FRAME, S_MAX_MESSAGE, S_PHASE, S_REMAINING, S_KEY, S_KEY_OFFSET, S_FRAME_INFO,
   S_FRAME_LEN, S_MSG_OPCODE, S_MSG_COMPRESSED, S_MSG_LEN, S_UTF8, S_CONSUMED, S_COUNT, S_ERROR,
   E_INFO, E_PTR, E_LEN, E_FRAME_LEN, ENTRY_SIZE,
-  F_FIN, F_RSV1, F_START, F_END, F_MASKED, F_START_PENDING, CONFIG_PEER_MASKS, CONFIG_RSV1_ALLOWED, CONFIG_SKIP_UTF8,
+  F_FIN, F_RSV1, F_START, F_END, F_MASKED, F_START_PENDING, F_ASCII, ASCII_CHECK_MAX, CONFIG_PEER_MASKS, CONFIG_RSV1_ALLOWED, CONFIG_SKIP_UTF8,
   ERR_NONE, ERR_RESERVED_BITS, ERR_RESERVED_OPCODE, ERR_CONTROL_FRAGMENTED, ERR_CONTROL_TOO_LONG,
   ERR_UNEXPECTED_CONTINUATION, ERR_EXPECTED_CONTINUATION, ERR_LENGTH_HIGH_BIT, ERR_MASK_REQUIRED,
   ERR_MASK_FORBIDDEN, ERR_FRAME_TOO_BIG, ERR_MESSAGE_TOO_BIG, ERR_INVALID_UTF8,
@@ -90,6 +90,8 @@ export function scan(inPtr: usize, inLen: usize, table: usize, tableCap: i32, st
         info |= F_END;
         if (frameInfo & F_FIN) {
           if (msgOpcode == textOp && msgCompressed == 0 && utf8 != 0) { err = ERR_INVALID_UTF8; break; }
+          // A short text message whole in this entry: whether it is all ASCII (a cheaper decode).
+          if ((info & (0x0f | F_RSV1 | F_START)) == (1 | F_START) && avail <= ASCII_CHECK_MAX && isAscii(pos, avail)) info |= F_ASCII;
           msgOpcode = 0;
         }
         phase = 0;

@@ -139,6 +139,27 @@ const CARRY: u8 = TOO_SHORT | TOO_LONG | TWO_CONTS;
   return p;
 }
 
+/** Whether every byte of [ptr, ptr+len) is below 0x80. */
+export function isAscii(ptr: usize, len: usize): bool {
+  const end = ptr + len;
+  let p = ptr;
+  let acc = i8x16.splat(0);
+  while (p + 16 <= end) {
+    acc = v128.or(acc, v128.load(p));
+    p += 16;
+  }
+  let tail: u64 = 0;
+  while (p + 8 <= end) {
+    tail |= load<u64>(p);
+    p += 8;
+  }
+  while (p < end) {
+    tail |= <u64>load<u8>(p);
+    p++;
+  }
+  return !v128.any_true(v128.and(acc, i8x16.splat(<i8>0x80))) && (tail & 0x8080808080808080) == 0;
+}
+
 /**
  * Validates [ptr, ptr+len) continuing from `state`. If `masked`, first XORs each byte with the
  * key (at `keyOffset`) in place, in the same walk over the bytes.

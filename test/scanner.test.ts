@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { FrameScanner, type FrameScannerOptions } from "../src/core/frame-scanner.js";
 import { useBackend } from "../src/core/select.js";
-import { ScanError } from "../src/core/layout.js";
+import { ASCII_CHECK_MAX, F_ASCII, ScanError } from "../src/core/layout.js";
 import { scanErrorToException } from "../src/protocol/errors.js";
 import { concat, frame, KEY } from "./helpers/frames.js";
 import { cutAt, splits } from "./helpers/utf8-gen.js";
@@ -100,6 +100,29 @@ describe.each(["wasm-simd", "js"] as const)("FrameScanner on %s", (backend) => {
     expect(frames(run(backend, oneByOne).pieces)).toEqual(expected);
   });
 
+  it("marks a whole short text message that is all ASCII (F_ASCII), and nothing else", () => {
+    const flags = (chunks: Uint8Array[], options: Partial<FrameScannerOptions> = {}) => {
+      const { pieces, error } = run(backend, chunks, options);
+      expect(error).toBe(ScanError.None);
+      return pieces.map((p) => (p.info & F_ASCII) !== 0);
+    };
+    const a = (n: number) => "a".repeat(n);
+    expect(flags([frame({ opcode: 1, payload: "hello", key: KEY })])).toEqual([true]);
+    expect(flags([frame({ opcode: 1, payload: "", key: KEY })])).toEqual([true]);
+    expect(flags([frame({ opcode: 1, payload: a(ASCII_CHECK_MAX), key: KEY })])).toEqual([true]);
+    expect(flags([frame({ opcode: 1, payload: a(ASCII_CHECK_MAX + 1), key: KEY })])).toEqual([false]);
+    // Every position of the one non-ASCII byte, in the SIMD blocks and the tails.
+    for (let at = 0; at < 40; at++) expect(flags([frame({ opcode: 1, payload: a(at) + "é" + a(39 - at), key: KEY })])).toEqual([false]);
+    expect(flags([frame({ opcode: 2, payload: "hello", key: KEY })])).toEqual([false]);
+    // Fragments, a frame split across reads, a compressed message: not whole in one entry, or not plain text.
+    expect(flags([frame({ opcode: 1, fin: false, payload: "he", key: KEY }), frame({ opcode: 0, payload: "llo", key: KEY })])).toEqual([false, false]);
+    const whole = frame({ opcode: 1, payload: "hello", key: KEY });
+    expect(flags([whole.subarray(0, 8), whole.subarray(8)])).toEqual([false, false]);
+    expect(flags([frame({ opcode: 1, rsv: 4, payload: "hello", key: KEY })], { rsv1Allowed: true })).toEqual([false]);
+    // Unvalidated text (skipUtf8) is flagged by its bytes alike.
+    expect(flags([frame({ opcode: 1, payload: "hello", key: KEY })], { skipUtf8: true })).toEqual([true]);
+  });
+
   it("scans a chunk holding thousands of frames (more than one table's worth)", () => {
     const one = frame({ opcode: 1, payload: "x", key: KEY });
     const input = concat(...Array.from({ length: 5000 }, () => one));
@@ -128,6 +151,7 @@ describe("WASM scanner equals the reference scanner", () => {
         const j = run("js", chunks.map((c) => c.slice()), opts);
         expect(w.error).toBe(j.error);
         expect(frames(w.pieces)).toEqual(frames(j.pieces));
+        expect(w.pieces.map((p) => p.info & F_ASCII)).toEqual(j.pieces.map((p) => p.info & F_ASCII));
         if (w.error === ScanError.None) expect(frames(run("js", [bytes.slice()], opts).pieces)).toEqual(frames(j.pieces));
       }),
       { numRuns: 1500 },

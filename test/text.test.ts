@@ -42,3 +42,15 @@ describe.each([
     }));
   });
 });
+
+describe("bufferText.decodeAscii (bytes the scanner found all ASCII, read as Latin-1)", () => {
+  it("reads ASCII bytes as TextDecoder does, short and long, from any range", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 300 }), fc.nat(8), (s, pad) => {
+        const bytes = new Uint8Array(pad + s.length + pad).fill(0xe9); // non-ASCII around the range
+        bytes.set(te.encode(s), pad);
+        expect(bufferText.decodeAscii!(bytes, pad, bytes.length - pad)).toBe(td.decode(bytes.subarray(pad, bytes.length - pad)));
+      }),
+    );
+  });
+});

@@ -6,6 +6,7 @@ import { shortAsciiFirst, type TextCodec } from "../core/text.js";
 
 type Slicer = {
   utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
   utf8Write(text: string, offset: number, length: number): number;
 };
 /**
@@ -45,6 +46,13 @@ export const bufferText: TextCodec = {
     const view = reads.of(bytes);
     const o = reads.offset;
     return view.utf8Slice(o + start, o + end);
+  }),
+  // Bytes the scanner found all ASCII (F_ASCII): Latin-1 is the same string for less work. 32 B on
+  // Bun 1.4.5 (JavaScriptCore): 48 -> 34 ns a call, ~13 ns less per message of a 32 B echo (2026-12-02).
+  decodeAscii: shortAsciiFirst(8, (bytes, start, end) => {
+    const view = reads.of(bytes);
+    const o = reads.offset;
+    return view.latin1Slice(o + start, o + end);
   }),
   encodeInto(text, target, at) {
     const view = writes.of(target);

@@ -58,6 +58,16 @@ class Emitter {
     for (let i = 0; i < l.length; i += 2) if (l[i] === name) (l[i + 1] as Fn)(a, b, c, d);
   }
 
+  /**
+   * @internal emit("message", data, isBinary) without the generic event switch:
+   * the one event of every message (32 B echo on Bun 1.4.5, with onEvent's fast path: ~170 -> ~150 ns
+   * of our JS per message, 2026-12-02).
+   */
+  emitMessage(data: string | Uint8Array, binary: boolean): void {
+    const l = this.#listeners;
+    for (let i = 0; i < l.length; i += 2) if (l[i] === "message") (l[i + 1] as Fn)(data, binary);
+  }
+
   /** @internal */
   hasErrorListener(): boolean {
     const l = this.#listeners;
@@ -86,6 +96,8 @@ export class WebSocketConnection extends SocketFacade(Emitter) {
 
   /** @internal DriverHooks: the socket is its own hooks and event sink (no closures per socket). */
   onEvent(ev: ConnectionEvent): void {
+    // The event of every message first, straight to its listeners.
+    if (ev.type === "message") return this.emitMessage(ev.data, ev.binary);
     if (ev.type === "close") {
       this._closeEmitted = true;
       this._server?.release(this);

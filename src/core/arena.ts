@@ -23,7 +23,12 @@ export interface Arena {
 
 const arenas = new WeakMap<CoreBackend, Arena>();
 
+/** The last backend asked about and its arena: there is one backend in use, and this runs on every read. */
+let lastBackend: CoreBackend | undefined;
+let lastArena: Arena | undefined;
+
 export function arenaOf(b: CoreBackend): Arena {
+  if (b === lastBackend) return lastArena!;
   let a = arenas.get(b);
   if (!a) {
     const statePtr = b.heapBase;
@@ -33,6 +38,8 @@ export function arenaOf(b: CoreBackend): Arena {
     b.ensureMemory(a.size);
     arenas.set(b, a);
   }
+  lastBackend = b;
+  lastArena = a;
   return a;
 }
 

@@ -108,6 +108,8 @@ export class JsBackend implements CoreBackend {
           info |= L.F_END;
           if (frameInfo & L.F_FIN) {
             if (msgOpcode === textOp && msgCompressed === 0 && utf8 !== 0) { err = ScanError.InvalidUtf8; break; }
+            // A short text message whole in this entry: whether it is all ASCII (a cheaper decode).
+            if ((info & (0x0f | L.F_RSV1 | L.F_START)) === (1 | L.F_START) && avail <= L.ASCII_CHECK_MAX && isAscii(m, pos, avail)) info |= L.F_ASCII;
             msgOpcode = 0;
           }
           phase = 0;
@@ -186,6 +188,13 @@ export class JsBackend implements CoreBackend {
 
 function readU32BE(m: Uint8Array, at: number): number {
   return ((m[at]! << 24) | (m[at + 1]! << 16) | (m[at + 2]! << 8) | m[at + 3]!) >>> 0;
+}
+
+/** Whether every byte of m[ptr, ptr+len) is below 0x80 (mirrors assembly/utf8.ts isAscii). */
+function isAscii(m: Uint8Array, ptr: number, len: number): boolean {
+  let acc = 0;
+  for (let i = ptr, end = ptr + len; i < end; i++) acc |= m[i]!;
+  return acc < 0x80;
 }
 
 /** Rules the first two header bytes decide (mirrors assembly/scan.ts checkFirstBytes). */

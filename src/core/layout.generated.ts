@@ -65,6 +65,10 @@ export const F_END = 128;
 export const F_MASKED = 256;
 /** state only: the frame's first entry is not written yet */
 export const F_START_PENDING = 512;
+/** a short text message whole in this entry, every byte ASCII (it decodes as Latin-1) */
+export const F_ASCII = 1024;
+/** F_ASCII is looked for up to this many bytes */
+export const ASCII_CHECK_MAX = 256;
 export const CONFIG_PEER_MASKS = 1;
 export const CONFIG_RSV1_ALLOWED = 2;
 /** text payloads are not validated (ws's skipUTF8Validation) */

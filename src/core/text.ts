@@ -7,6 +7,11 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 export interface TextCodec {
   /** Decodes valid UTF-8 bytes[start, end) into a string (a BOM is kept, as RFC 6455 requires). */
   decode(bytes: Uint8Array, start: number, end: number): string;
+  /**
+   * Optional: decodes bytes[start, end) known to be all ASCII (the scanner's F_ASCII), where the
+   * runtime has a cheaper way than UTF-8 decoding (Latin-1: Buffer#latin1Slice).
+   */
+  decodeAscii?(bytes: Uint8Array, start: number, end: number): string;
   /** Writes `text` as UTF-8 into target[at…] (whole characters only, up to its end); returns the byte count. */
   encodeInto(text: string, target: Uint8Array, at: number): number;
   /** UTF-8 byte length of `text`. */

@@ -42,6 +42,11 @@ class WasmBackend implements CoreBackend {
   }
 
   ensureMemory(size: number): void {
+    // Live views over enough memory: nothing to do. Growing a WebAssembly memory detaches its old
+    // buffer (a detached view's length reads 0), so views that still have the length are current.
+    // Checked first: each .buffer getter below costs ~10 ns on JavaScriptCore, and this runs on
+    // every read (in-process 32 B echo on Bun 1.4.5, 4 messages a read: ~15 ns less per message).
+    if (size <= this.bytes.length) return;
     if (size <= this.#memory.buffer.byteLength) {
       // Another user of this instance may have grown it: re-derive stale views.
       if (this.bytes.buffer !== this.#memory.buffer) this.#refreshViews();

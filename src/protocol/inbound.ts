@@ -2,7 +2,7 @@
 // inflates compressed ones (RFC 7692) and appends the events to the caller's list. It decides what
 // was received and whether it broke a rule; what to answer is the connection's.
 import { FrameScanner, type FrameSink } from "../core/frame-scanner.js";
-import { F_END, F_FIN, F_RSV1, F_START, ScanError } from "../core/layout.js";
+import { F_ASCII, F_END, F_FIN, F_RSV1, F_START, ScanError } from "../core/layout.js";
 import { isValidUtf8, validateJs } from "../core/api.js";
 import { CloseCode, isValidWireCloseCode } from "./close-codes.js";
 import { InvalidPayloadError, MessageTooBigError, ProtocolError, WebSocketError, isWebSocketError, scanErrorToException } from "./errors.js";
@@ -99,7 +99,8 @@ export class Inbound extends FrameScanner implements FrameSink {
         this.#frames = 0;
         if ((info & (F_END | F_FIN)) === (F_END | F_FIN) && !this.#compressed && !s.fragments) {
           // The common case: a whole message in one piece, turned into its final form directly.
-          const data = this.#binary || s.textAsBytes ? s.createBinary(mem, ptr, end, false) : s.text.decode(mem, ptr, end);
+          const t = s.text;
+          const data = this.#binary || s.textAsBytes ? s.createBinary(mem, ptr, end, false) : info & F_ASCII && t.decodeAscii ? t.decodeAscii(mem, ptr, end) : t.decode(mem, ptr, end);
           this.#out.push({ type: "message", data, binary: this.#binary });
           return;
         }

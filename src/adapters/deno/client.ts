@@ -1,7 +1,7 @@
 // wasmsocket/deno's connect(): WebSocket clients over Deno.connect (ws://) and Deno.connectTls (wss://).
 import type { WebSocketConnection } from "../socket.js";
 import { denoConnection } from "./connection.js";
-import { deno, overConn } from "./transport.js";
+import { deno, DenoTransport } from "./transport.js";
 import { clientTarget, type ClientOptions } from "../runtime-client.js";
 
 export type { ClientOptions } from "../runtime-client.js";
@@ -12,7 +12,7 @@ export function connect(url: string, options: ClientOptions = {}): WebSocketConn
   const conn = denoConnection(connection, u);
   const to = { hostname, port };
   const connecting = secure ? deno().connectTls({ ...to, caCerts: ca }) : deno().connect(to).then((t) => (t.setNoDelay?.(true), t));
-  const ws = overConn(connecting, conn, undefined, options);
+  const ws = new DenoTransport(connecting, conn, options).ws;
   ws.driver.pump(); // queues the upgrade request until the connection is up
   return ws;
 }

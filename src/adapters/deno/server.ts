@@ -6,7 +6,7 @@ import { serveHttp } from "../http-server.js";
 import { OpenSockets, pem, serverOf, type ServeOptions, type Server } from "../serve.js";
 import { UpgradeGate } from "../upgrade-gate.js";
 import { denoConnection } from "./connection.js";
-import { deno, overConn } from "./transport.js";
+import { deno, DenoTransport } from "./transport.js";
 
 /** Calls `onConnection` for every accepted WebSocket; `fetch` answers other requests on the same port. */
 export function serve(options: ServeOptions, onConnection: OnConnection): Server {
@@ -22,17 +22,9 @@ function listen(options: ServeOptions, onConnection: OnConnection): Server {
     for await (const tcp of listener) {
       tcp.setNoDelay?.(true);
       const conn = denoConnection(options);
-      let gate: UpgradeGate | undefined;
-      const ws = overConn(
-        tcp,
-        conn,
-        (ws, bytes) => {
-          if (!gate) ws.driver.receive(bytes);
-          else if (gate.push(bytes)) gate = undefined;
-        },
-        options,
-      );
-      gate = new UpgradeGate(ws, options);
+      const transport = new DenoTransport(tcp, conn, options);
+      const ws = transport.ws;
+      transport.gate = new UpgradeGate(ws, options);
       acceptOn(ws, conn, options, defaultDeflateEngine, open.accepted);
       ws.driver.requestFlush(); // starts the handshake timeout before the first byte
     }

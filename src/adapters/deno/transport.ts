@@ -6,6 +6,7 @@ import type { Connection } from "../../protocol/connection.js";
 import type { Transport } from "../transport.js";
 import type { DriverLimits } from "../progress-watch.js";
 import { WebSocketConnection } from "../socket.js";
+import type { UpgradeGate } from "../upgrade-gate.js";
 
 /** The part of Deno.Conn (and Deno.TlsConn) we use. */
 export interface DenoConn {
@@ -66,124 +67,157 @@ function giveBuffer(b: Uint8Array): void {
 }
 
 /**
- * Runs `conn` over a Deno.Conn. A client passes the pending Deno.connect() (or connectTls()): writes
- * wait for it, and its failure ('error', e.g. ECONNREFUSED) closes the socket. `receive`, where
- * given, takes the bytes read instead of the driver (a server's UpgradeGate).
+ * A Deno.Conn under the driver. One object per connection holds what it needs (no closures per
+ * connection: the closure-built version cost ~1 KB more of JS heap per idle connection on Deno).
+ * A client passes the pending Deno.connect() (or connectTls()): writes wait for it, and its failure
+ * ('error', e.g. ECONNREFUSED) closes the socket.
  */
-export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connection, receive?: (ws: WebSocketConnection, bytes: Uint8Array) => void, limits?: DriverLimits): WebSocketConnection {
-  let tcp: DenoConn | undefined;
-  // Closed while connecting (terminate() before 'open'): the connection made after all is closed
-  // at once, so nothing is written on it (closeAll had no Deno.Conn to close).
-  const ready = Promise.resolve(connecting).then((t) => {
-    tcp = t;
-    if (closed) t.close();
-    return t;
-  });
+export class DenoTransport implements Transport {
+  /**
+   * A client reads on while its own sends wait (see Transport.readsWhileCongested): both ends
+   * stopping reading made a Deno client and any server wait for each other forever.
+   */
+  readonly readsWhileCongested: boolean;
+  /** Until the request head is complete, a server's bytes go through its gate (then undefined). */
+  gate: UpgradeGate | undefined;
+  /** The WebSocket this transport carries. */
+  readonly ws: WebSocketConnection;
+  #tcp: DenoConn | undefined;
+  /** A client's Deno.connect(), then the Deno.Conn it made (and #tcp). */
+  #connecting: Promise<DenoConn> | undefined;
   // What waits to be written, in order: chunks of WRITE_ALONE or more as given, and the write
   // buffers the smaller ones were copied into (`owned[i]`: the buffer to give back once written).
-  const queue: Uint8Array[] = [];
-  const owned: (Uint8Array | undefined)[] = [];
-  let fill: Uint8Array | undefined;
-  let fillLen = 0;
+  // Emptied (length 0, which frees their storage) once all is written: an idle connection keeps none.
+  #queue: Uint8Array[] = [];
+  #owned: (Uint8Array | undefined)[] = [];
+  #fill: Uint8Array | undefined = undefined;
+  #fillLen = 0;
   /** Chunks queued or being written as given: the connection's bytes, which it must not reuse yet. */
-  let uncopied = 0;
-  let queued = 0;
-  let writing = false;
-  let ending = false;
-  let closed = false;
-  let resumeReading: (() => void) | undefined;
-  let paused = false;
-  const seal = () => {
+  #uncopied = 0;
+  #queued = 0;
+  #writing = false;
+  #ending = false;
+  #closed = false;
+  #paused = false;
+  #resumeReading: (() => void) | undefined = undefined;
+
+  constructor(connecting: DenoConn | Promise<DenoConn>, conn: Connection, limits?: DriverLimits) {
+    this.readsWhileCongested = conn.role === "client";
+    if (!(connecting instanceof Promise)) this.#tcp = connecting;
+    // Closed while connecting (terminate() before 'open'): the connection made after all is closed
+    // at once, so nothing is written on it.
+    else
+      this.#connecting = connecting.then((t) => {
+        this.#tcp = t;
+        if (this.#closed) t.close();
+        return t;
+      });
+    this.ws = new WebSocketConnection(conn, this, limits);
+    void this.#read();
+  }
+
+  write(chunks: Uint8Array[]): boolean {
+    for (const c of chunks) {
+      this.#queued += c.length;
+      if (c.length >= WRITE_ALONE) {
+        this.#seal();
+        this.#queue.push(c);
+        this.#owned.push(undefined);
+        this.#uncopied++;
+        continue;
+      }
+      // A full buffer is sealed and the next one taken twice as large (a busy connection's grow).
+      let fill = this.#fill;
+      const grow = fill && this.#fillLen + c.length > fill.length ? fill.length * 2 : 0;
+      if (grow) this.#seal();
+      fill = this.#fill ??= takeBuffer(Math.max(c.length, Math.min(grow, WRITE_ALONE)));
+      fill.set(c, this.#fillLen);
+      this.#fillLen += c.length;
+    }
+    void this.#pumpWrites();
+    return this.#queued < HIGH_WATER;
+  }
+  /** Small chunks were copied: the connection may write over its outgoing buffer at once. */
+  consumed(): boolean {
+    return this.#uncopied === 0;
+  }
+  pending(): number {
+    return this.#queued;
+  }
+  end(): void {
+    this.#ending = true;
+    if (!this.#writing && !this.#queue.length && !this.#fill) this.#closeAll();
+  }
+  destroy(): void {
+    this.#closeAll();
+  }
+  pauseReading(paused: boolean): void {
+    this.#paused = paused;
+    if (!paused) this.#resumeReading?.();
+  }
+
+  #seal(): void {
+    const fill = this.#fill;
     if (!fill) return;
-    queue.push(fill.subarray(0, fillLen));
-    owned.push(fill);
-    fill = undefined;
-    fillLen = 0;
-  };
-  const closeAll = (err?: unknown) => {
-    if (closed) return;
-    closed = true;
+    this.#queue.push(fill.subarray(0, this.#fillLen));
+    this.#owned.push(fill);
+    this.#fill = undefined;
+    this.#fillLen = 0;
+  }
+
+  #closeAll(err?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
     try {
-      tcp?.close();
+      this.#tcp?.close();
     } catch {
       // already closed
     }
-    if (err !== undefined) ws.transportError(err);
-    ws.driver.transportClosed();
-  };
-  const pumpWrites = async () => {
-    if (writing) return;
-    writing = true;
+    if (err !== undefined) this.ws.transportError(err);
+    this.ws.driver.transportClosed();
+  }
+
+  async #pumpWrites(): Promise<void> {
+    if (this.#writing) return;
+    this.#writing = true;
+    const queue = this.#queue, owned = this.#owned;
     try {
-      const t = tcp ?? (await ready);
+      const t = this.#tcp ?? (await this.#connecting!);
       for (;;) {
-        if (!queue.length) seal(); // what was copied while the last write was under way
+        if (!queue.length) this.#seal(); // what was copied while the last write was under way
         const chunk = queue.shift();
         if (!chunk) break;
         const buffer = owned.shift();
         for (let off = 0; off < chunk.length; ) off += await t.write(off ? chunk.subarray(off) : chunk);
-        queued -= chunk.length;
+        this.#queued -= chunk.length;
         if (buffer) giveBuffer(buffer);
-        else if (--uncopied === 0) conn.outgoingConsumed(); // Deno holds none of the connection's bytes now
+        else if (--this.#uncopied === 0) this.ws.conn.outgoingConsumed(); // Deno holds none of the connection's bytes now
       }
-      if (ending) closeAll();
-      else ws.driver.drained();
+      queue.length = 0; // frees the arrays' storage
+      owned.length = 0;
+      if (this.#ending) this.#closeAll();
+      else this.ws.driver.drained();
     } catch (e) {
-      closeAll(e);
+      this.#closeAll(e);
     } finally {
-      writing = false;
+      this.#writing = false;
     }
-  };
-  const transport: Transport = {
-    // A client reads on while its own sends wait (see Transport.readsWhileCongested): both ends
-    // stopping reading made a Deno client and any server wait for each other forever.
-    readsWhileCongested: conn.role === "client",
-    write(chunks) {
-      for (const c of chunks) {
-        queued += c.length;
-        if (c.length >= WRITE_ALONE) {
-          seal();
-          queue.push(c);
-          owned.push(undefined);
-          uncopied++;
-          continue;
-        }
-        // A full buffer is sealed and the next one taken twice as large (a busy connection's grow).
-        const grow = fill && fillLen + c.length > fill.length ? fill.length * 2 : 0;
-        if (grow) seal();
-        fill ??= takeBuffer(Math.max(c.length, Math.min(grow, WRITE_ALONE)));
-        fill.set(c, fillLen);
-        fillLen += c.length;
-      }
-      void pumpWrites();
-      return queued < HIGH_WATER;
-    },
-    // Small chunks were copied: the connection may write over its outgoing buffer at once.
-    consumed: () => uncopied === 0,
-    pending: () => queued,
-    end() {
-      ending = true;
-      if (!writing && !queue.length && !fill) closeAll();
-    },
-    destroy: closeAll,
-    pauseReading(p) {
-      paused = p;
-      if (!p) resumeReading?.();
-    },
-  };
-  const ws = new WebSocketConnection(conn, transport, limits);
-  (async () => {
+  }
+
+  async #read(): Promise<void> {
     let buf = new Uint8Array(READ_MIN);
     let smallReads = 0;
     let failure: unknown;
     try {
-      const t = await ready;
+      const t = this.#tcp ?? (await this.#connecting!);
       for (;;) {
-        while (paused) await new Promise<void>((r) => (resumeReading = r));
+        while (this.#paused) await new Promise<void>((r) => (this.#resumeReading = r));
         const n = await t.read(buf);
         if (n === null) break;
-        if (receive) receive(ws, buf.subarray(0, n));
-        else ws.driver.receive(buf.subarray(0, n));
+        // A server's first bytes go through its UpgradeGate until the request head is complete.
+        const gate = this.gate;
+        if (!gate) this.ws.driver.receive(buf.subarray(0, n));
+        else if (gate.push(buf.subarray(0, n))) this.gate = undefined;
         if (n === buf.length && buf.length < READ_MAX) {
           buf = new Uint8Array(buf.length * 2);
           smallReads = 0;
@@ -201,8 +235,7 @@ export function overConn(connecting: DenoConn | Promise<DenoConn>, conn: Connect
     // The peer closed its side (FIN) and may still read, e.g. after its close frame: what is queued
     // goes out first, then the socket closes (pumpWrites, as after end()). Closing at once dropped
     // the last echoes and the close reply.
-    if (failure === undefined && writing && !closed) ending = true;
-    else closeAll(failure);
-  })();
-  return ws;
+    if (failure === undefined && this.#writing && !this.#closed) this.#ending = true;
+    else this.#closeAll(failure);
+  }
 }
