@@ -6,7 +6,8 @@ import { InvalidStateError } from "./errors.js";
 import type { MessageCodec } from "./extensions/codec.js";
 import { MAX_CONTROL_PAYLOAD } from "./limits.js";
 import { Opcode } from "./opcodes.js";
-import { Outbox, type OutboxSettings } from "./outbox.js";
+import { Outbox } from "./outbox.js";
+import type { TextCodec } from "../core/text.js";
 import type { PreparedMessage } from "./prepared.js";
 
 const EMPTY = new Uint8Array(0);
@@ -18,10 +19,16 @@ export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
  * rather than a field, so an idle connection holds one object and one reference less (~40 B).
  */
 export class Outbound extends Outbox {
+  readonly #fragmentSize: number;
   #codec: MessageCodec | undefined;
+  /** A message is being sent in pieces (sendFragment) and is not finished. */
+  #fragmenting = false;
+  /** Our close frame is queued: nothing else is sent after it. */
+  closeSent = false;
 
-  constructor(masking: boolean, settings: OutboxSettings) {
-    super(masking, settings);
+  constructor(masking: boolean, text: TextCodec, allocate: ((n: number) => Uint8Array) | undefined, fragmentSize: number) {
+    super(masking, text, allocate);
+    this.#fragmentSize = fragmentSize;
   }
 
   /** The extension codec agreed in the opening handshake. */
@@ -35,7 +42,7 @@ export class Outbound extends Outbox {
 
   /** A string as text, bytes as binary (or as text with `binary: false`, for known-valid UTF-8). */
   send(data: SendData, options: { binary?: boolean; compress?: boolean }): void {
-    if (this.fragmenting) throw new InvalidStateError("send: a fragmented message is in progress");
+    if (this.#fragmenting) throw new InvalidStateError("send: a fragmented message is in progress");
     const payload = toPayload(data);
     const opcode = options.binary ?? typeof payload !== "string" ? Opcode.Binary : Opcode.Text;
     let body: Uint8Array | string = payload;
@@ -47,7 +54,7 @@ export class Outbound extends Outbox {
         rsv1 = true;
       }
     }
-    const size = this.fragmentSize;
+    const size = this.#fragmentSize;
     if (size > 0 && (typeof body === "string" ? body.length * 3 > size : body.length > size)) {
       const bytes = typeof body === "string" ? encoder.encode(body) : body;
       for (let at = 0; at < bytes.length; at += size) {
@@ -65,9 +72,9 @@ export class Outbound extends Outbox {
    * middle of a fragmented message (a data frame cannot go between its pieces).
    */
   sendPrepared(msg: PreparedMessage, masking: boolean): boolean {
-    if (this.fragmenting) return false;
+    if (this.#fragmenting) return false;
     const codec = msg.compress ? this.#codec : undefined;
-    const frame = masking || this.fragmentSize > 0 ? undefined : codec ? msg.frameFor(codec) : msg.plainFrame();
+    const frame = masking || this.#fragmentSize > 0 ? undefined : codec ? msg.frameFor(codec) : msg.plainFrame();
     if (frame) this.writeFrameBytes(frame);
     else this.send(msg.bytes, { binary: msg.opcode === Opcode.Binary, compress: msg.compress });
     return true;
@@ -75,9 +82,9 @@ export class Outbound extends Outbox {
 
   /** One piece of a message, uncompressed; `fin` ends it. Control frames may go between pieces. */
   sendFragment(data: string | Uint8Array, binary: boolean | undefined, fin: boolean): void {
-    const opcode = this.fragmenting ? Opcode.Continuation : binary ?? typeof data !== "string" ? Opcode.Binary : Opcode.Text;
+    const opcode = this.#fragmenting ? Opcode.Continuation : binary ?? typeof data !== "string" ? Opcode.Binary : Opcode.Text;
     this.writeFrame(opcode, fin, false, data);
-    this.fragmenting = !fin;
+    this.#fragmenting = !fin;
   }
 
   /** A ping or pong; at most 125 bytes (RFC 6455 §5.5). */

@@ -1,8 +1,6 @@
 // Frame encoder and outgoing byte queue. Small frames are written straight into a slab (header
 // and payload side by side, strings encoded in place), so a burst of replies leaves as one chunk.
 // Large payloads from a server are queued as they are, behind their header: never copied.
-// It runs past 350 lines because the slab pool, the frame writers and the packed fields (flags
-// and settings shared, so that an idle connection's outbound is 112 B, not 160) are one unit.
 import { mask, maskInto } from "../core/api.js";
 import { encoder, type TextCodec } from "../core/text.js";
 import { writeMaskKey } from "./mask-keys.js";
@@ -97,28 +95,6 @@ export function writeFrameHeader(s: Uint8Array, at: number, b0: number, len: num
   return at + 10;
 }
 
-/** What an outbox reads of the connection's settings (shared by the connections of one options object). */
-export interface OutboxSettings {
-  text: TextCodec;
-  /** Memory for slabs and large masked payloads; only bytes written are handed out, so it need not be zeroed. */
-  allocate?: (n: number) => Uint8Array;
-  /** Split outgoing messages into frames of at most this many bytes (0: never). */
-  fragmentSize: number;
-}
-
-/** A client's masked copies of large payloads: the one made for this batch, the one take() last handed out, and one free for reuse. */
-class MaskedBodies {
-  body: Uint8Array | undefined = undefined; spent: Uint8Array | undefined = undefined; spare: Uint8Array | undefined = undefined;
-}
-
-const zeroed = (n: number) => new Uint8Array(n);
-const B_MASKING = 1, B_FRAGMENTING = 2, B_CLOSE_SENT = 4;
-
-/**
- * Fields are few on purpose (with Outbound's, 12: JSC sizes an object by its field count, 112 B up
- * to 12, 160 B up to 18): the settings are one shared object, flags one integer, and a client's
- * masked bodies an object made only by clients that send large messages.
- */
 export class Outbox {
   #slab: Uint8Array = EMPTY;
   /** Start of the bytes not yet taken, and end of the bytes written. */
@@ -129,33 +105,26 @@ export class Outbox {
   #queued = 0;
   /** The full slab take() last let go of, kept for recycle(). */
   #spent: Uint8Array | undefined;
-  /** Client: masked copies of large payloads (made with the first). */
-  #bodies: MaskedBodies | undefined;
+  /** Client: the masked body made for this batch, the one take() last handed out, and one free for reuse. */
+  #body: Uint8Array | undefined;
+  #spentBody: Uint8Array | undefined;
+  #spareBody: Uint8Array | undefined;
   /** The size of the slab recycle() gave back: the next one is taken at that size (a busy connection keeps its grown size). */
   #nextSlab = SLAB_MIN;
 
   #inlineMax: number;
 
-  readonly #s: OutboxSettings;
-  /** B_MASKING, and Outbound's B_FRAGMENTING and B_CLOSE_SENT. */
-  #bits: number;
+  readonly #masking: boolean;
+  readonly #text: TextCodec;
+  readonly #allocate: (n: number) => Uint8Array;
 
-  constructor(masking: boolean, settings: OutboxSettings) {
-    this.#bits = masking ? B_MASKING : 0;
-    this.#s = settings;
+  /** `allocate`: memory for slabs and large masked payloads; only bytes written are handed out, so it need not be zeroed. */
+  constructor(masking: boolean, text: TextCodec, allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n)) {
+    this.#masking = masking;
+    this.#text = text;
+    this.#allocate = allocate;
     this.#inlineMax = masking ? INLINE_MAX_CLIENT : INLINE_MAX_SERVER;
   }
-
-  get #masking(): boolean { return (this.#bits & B_MASKING) !== 0; }
-  #allocate(n: number): Uint8Array { return (this.#s.allocate ?? zeroed)(n); }
-  /** The settings' fragmentSize (for Outbound). */
-  protected get fragmentSize(): number { return this.#s.fragmentSize; }
-  /** A message is being sent in pieces (Outbound's sendFragment) and is not finished. */
-  protected get fragmenting(): boolean { return (this.#bits & B_FRAGMENTING) !== 0; }
-  protected set fragmenting(on: boolean) { this.#bits = on ? this.#bits | B_FRAGMENTING : this.#bits & ~B_FRAGMENTING; }
-  /** Our close frame is queued (by Outbound's close()): nothing else is sent after it. */
-  get closeSent(): boolean { return (this.#bits & B_CLOSE_SENT) !== 0; }
-  protected set closeSent(on: boolean) { this.#bits = on ? this.#bits | B_CLOSE_SENT : this.#bits & ~B_CLOSE_SENT; }
 
   /**
    * For transports that take one buffer per write (they would join the chunks anyway): payloads up
@@ -180,13 +149,12 @@ export class Outbox {
       this.#from = this.#pos = 0;
     }
     const out = this.#chunks ?? [];
-    const b = this.#bodies;
-    if (b && out.length > 0) {
+    if (out.length > 0) {
       // A spare body this batch did not use is let go: only a connection that keeps sending large
       // messages keeps one.
-      b.spent = b.body;
-      if (!b.body) b.spare = undefined;
-      b.body = undefined;
+      this.#spentBody = this.#body;
+      if (!this.#body) this.#spareBody = undefined;
+      this.#body = undefined;
     }
     this.#chunks = undefined;
     this.#queued = 0;
@@ -209,11 +177,8 @@ export class Outbox {
       this.#from = this.#pos = 0;
     }
     this.#spent = undefined;
-    const b = this.#bodies;
-    if (b) {
-      if (b.spent && !this.#chunks) b.spare = b.spent;
-      b.spent = undefined;
-    }
+    if (this.#spentBody && !this.#chunks) this.#spareBody = this.#spentBody;
+    this.#spentBody = undefined;
   }
 
   /** Writes raw bytes (the handshake head). */
@@ -260,7 +225,7 @@ export class Outbox {
     const size = this.#slab === EMPTY ? this.#nextSlab : Math.min(SLAB_MAX, this.#slab.length * 2);
     this.#nextSlab = SLAB_MIN;
     // Unzeroed where the adapter allows it: only the bytes written are ever handed out.
-    this.#slab = newSlab(slabSize(Math.max(n, size)), this.#s.allocate ?? zeroed);
+    this.#slab = newSlab(slabSize(Math.max(n, size)), this.#allocate);
     this.#from = this.#pos = 0;
   }
 
@@ -330,11 +295,11 @@ export class Outbox {
 
   #writeStringInline(b0: number, text: string): void {
     // Short strings fit a 2-byte length (3 bytes per UTF-16 unit at most); others are measured.
-    const len = text.length <= 41 ? -1 : this.#s.text.byteLength(text);
+    const len = text.length <= 41 ? -1 : this.#text.byteLength(text);
     this.#reserve(MAX_HEADER + (len < 0 ? 123 : len));
     const headerLen = (len < 0 ? 2 : len <= 125 ? 2 : len <= 0xffff ? 4 : 10) + (this.#masking ? 4 : 0);
     const start = this.#pos + headerLen;
-    const written = this.#s.text.encodeInto(text, this.#slab, start);
+    const written = this.#text.encodeInto(text, this.#slab, start);
     this.#writeHeader(this.#pos, b0, written);
     if (this.#masking) this.#maskPayload(start - 4, start, written);
     this.#pos = start + written;
@@ -342,16 +307,15 @@ export class Outbox {
 
   /** Memory for a masked body of `n` bytes: the spare one if it fits, else new. */
   #bodyFor(n: number): Uint8Array {
-    const b = (this.#bodies ??= new MaskedBodies());
-    const spare = b.spare;
+    const spare = this.#spareBody;
     let body: Uint8Array;
     if (spare && spare.length >= n) {
-      b.spare = undefined;
+      this.#spareBody = undefined;
       body = spare;
     } else {
       body = this.#allocate(n);
     }
-    if (n <= SPARE_BODY_MAX && (!b.body || b.body.length < body.length)) b.body = body;
+    if (n <= SPARE_BODY_MAX && (!this.#body || this.#body.length < body.length)) this.#body = body;
     return body.length === n ? body : body.subarray(0, n);
   }
 
