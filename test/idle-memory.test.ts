@@ -3,12 +3,16 @@
 // has the bytes). Measured as the growth of process.memoryUsage().arrayBuffers per connection,
 // after a full GC (1 051 B per connection when each kept its 1 KiB slab).
 import type { AddressInfo } from "node:net";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { runInNewContext } from "node:vm";
 import v8 from "node:v8";
 import { describe, expect, it } from "vitest";
 import { WebSocket as WsClient } from "ws";
 import { WebSocketServer } from "../src/node.js";
 import { closeServer } from "./helpers/servers.js";
+import { RUNTIMES } from "./helpers/runtimes.js";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -48,4 +52,59 @@ describe("idle connections", () => {
       await closeServer(wss);
     }
   });
+});
+
+// Bun (issue 19): the JSC objects an idle server connection holds, counted by Bun's heapStats() after
+// a full GC, over N connections that each echoed a message and answered a ping. 20 per connection
+// before the layout work (its own Settings, a cleared timer and its closure, the server's 'close'
+// listener closure, a Map and a list per event in the emitter); 11 after: the Bun socket, our
+// transport, socket, driver, connection, deadlines, inbound and outbound, and the application's
+// 'message' listener (its closure, its scope, the listener list).
+describe("idle connections on Bun", () => {
+  it("hold at most 12 JSC objects each (after an echo and a ping, after GC)", async () => {
+    const N = 200;
+    const port = await new Promise<number>((r) => {
+      const s = new WebSocketServer({ port: 0, host: "127.0.0.1" }, () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => r(p));
+      });
+    });
+    const root = join(import.meta.dirname, "..");
+    const proc = spawn(RUNTIMES.bun![0]!, ["test/fixtures/idle-heap-server.mjs", "--port", String(port)], { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
+    const lines = createInterface({ input: proc.stdout! });
+    const next = () => new Promise<string>((r) => lines.once("line", r));
+    const clients: WsClient[] = [];
+    try {
+      expect(await next()).toMatch(/listening/);
+      const url = `ws://127.0.0.1:${port}`;
+      const openMany = async (n: number) => {
+        const cs = Array.from({ length: n }, () => new WsClient(url, { perMessageDeflate: false }));
+        await Promise.all(cs.map((c) => new Promise((r, j) => (c.once("open", r), c.once("error", j)))));
+        await Promise.all(cs.map((c) => new Promise((r) => (c.once("pong", r), c.ping()))));
+        await Promise.all(cs.map((c) => new Promise((r) => (c.once("message", r), c.send("x".repeat(32))))));
+        clients.push(...cs);
+      };
+      const measure = async () => {
+        proc.stdin!.write("measure\n");
+        return JSON.parse(await next()) as { objects: number; heapSize: number; types: Record<string, number> };
+      };
+      // A few connections first: what the process makes once (code, structures, pools) is not per connection.
+      await openMany(10);
+      const before = await measure();
+      await openMany(N);
+      const after = await measure();
+      // By type, leaving out what the JIT makes while these connections run (code blocks, structures).
+      const jit = /CodeBlock|Structure|Executable|Unlinked|PropertyTable|SymbolTable/;
+      const perType = Object.keys(after.types)
+        .filter((k) => !jit.test(k))
+        .map((k) => [k, (after.types[k]! - (before.types[k] ?? 0)) / N] as const);
+      const perConnection = perType.reduce((sum, [, v]) => sum + v, 0);
+      const shown = perType.filter(([, v]) => Math.abs(v) >= 0.05).map(([k, v]) => `${k} ${v.toFixed(2)}`);
+      console.log(`Bun: JSC objects per idle connection ${perConnection.toFixed(2)} (${shown.join(", ")}; all objects ${((after.objects - before.objects) / N).toFixed(2)}), heap ${((after.heapSize - before.heapSize) / N).toFixed(0)} B`);
+      expect(perConnection).toBeLessThan(12.5);
+    } finally {
+      for (const c of clients) c.terminate();
+      proc.kill();
+    }
+  }, 60_000);
 });

@@ -32,7 +32,7 @@ export type WriteCallback = (err?: Error) => void;
 const F_DISPATCHING = 1, F_FLUSH_QUEUED = 2, F_ENDED = 4, F_CLOSED = 8, F_CONGESTED = 16, F_USER_PAUSED = 32, F_DIRECT_READS = 64, F_PUBLISH_QUEUED = 128;
 
 export class ConnectionDriver {
-  /** The connection's next deadline, in the shared timer wheel (made when first needed). */
+  /** The connection's next deadline, in the shared timer wheel: made when first needed, dropped with its closure when none is left (an open connection without keepalive or idle timeout: ~140 B). */
   #timer: WheelTimer | undefined;
   /** Whether the transport reads into conn.receiveWindow() (reported for tests and diagnostics). */
   get directReads(): boolean { return (this.#flags & F_DIRECT_READS) !== 0; }
@@ -333,7 +333,7 @@ export class ConnectionDriver {
 
   #scheduleTimer(): void {
     const delay = this.conn.nextDeadline();
-    if (delay === undefined) return this.#timer?.clear();
+    if (delay === undefined) return void (this.#timer?.clear(), (this.#timer = undefined));
     // One set for sooner stays (the deadline moved later, as each message received moves keepalive
     // and idleness): #onTimer() then finds nothing due and sets it again. No work per message.
     (this.#timer ??= new WheelTimer(() => this.#onTimer())).by(delay);

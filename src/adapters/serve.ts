@@ -71,12 +71,17 @@ export class OpenSockets {
     this.accepted = (ws, request) => {
       this.#open.add(ws);
       ws._topics = topics;
-      ws.on("close", () => {
-        this.#open.delete(ws);
-        topics.leave(ws);
-      });
+      // The socket tells us of its close itself (socket.ts onEvent), before its 'close' listeners:
+      // no listener closure per connection (~150 B each with its scope and list).
+      ws._server = this;
       onConnection(ws, request);
     };
+  }
+
+  /** @internal A socket of ours closed: it leaves the open set and its topics. */
+  release(ws: WebSocketConnection): void {
+    this.#open.delete(ws);
+    this.topics.leave(ws);
   }
 
   /** Closes every open WebSocket with 1001; resolves once all have closed. */

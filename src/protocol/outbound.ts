@@ -36,6 +36,10 @@ export class Outbound extends Outbox {
     this.#codec = codec;
   }
 
+  get codec(): MessageCodec | undefined {
+    return this.#codec;
+  }
+
   /** A string as text, bytes as binary (or as text with `binary: false`, for known-valid UTF-8). */
   send(data: SendData, options: { binary?: boolean; compress?: boolean }): void {
     if (this.#fragmenting) throw new InvalidStateError("send: a fragmented message is in progress");
