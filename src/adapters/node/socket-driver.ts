@@ -79,11 +79,12 @@ export class SocketTransport implements Transport {
    * partial write). Under TLS it is the TCP handle's, the TLSWrap's `_parent` (the TLSWrap's own
    * count stays at the whole encrypted write until it completes). Only while a write is in flight
    * and only below its size; anything else (an HTTP/2 stream, TLS over a Duplex, any other Duplex):
-   * writableLength, as before. Called by the progress watch and on congestion, never per message.
+   * writableLength, as before. The driver asks after each flush (nothing queued then, as a rule).
    */
   pending(): number {
     const socket = this.socket as Duplex & { _handle?: Handle | null; _writableState?: { writelen?: number } };
     const all = socket.writableLength;
+    if (all === 0) return 0; // the common case (the driver asks after each flush), at once
     const inFlight = socket._writableState?.writelen;
     if (!inFlight || all < inFlight) return all;
     const handle = socket._handle;
