@@ -8,6 +8,10 @@ import type { AddressInfo } from "node:net";
 import { WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
 import { Connection, overStreams, deflateForClient, pakoEngine, type StreamPair, type UpgradeOptions, type WebSocketConnection } from "../src/index.js";
 
+import { WebSocketConnection as Connected } from "../src/adapters/socket.js";
+import { StreamTransport } from "../src/adapters/streams/transport.js";
+import { frame, KEY } from "./helpers/frames.js";
+
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const f of cleanups.splice(0)) f();
@@ -281,4 +285,52 @@ describe("pause() and resume() follow ws", () => {
     ws.close();
     await closed(ws);
   });
+});
+
+// The writable of a pair says nothing of a chunk until all of it is written; a peer taking a large
+// message slowly must still show progress to the progress watch (StreamTransport writes in slices).
+describe("a StreamTransport over a real TCP socket, closing behind one large send (stallTimeout 2 s)", () => {
+  const SIZE = 24_000_000;
+  async function run(slow: boolean) {
+    let ended!: Promise<{ error?: string; code: number }>;
+    const server = net.createServer((socket) => {
+      const transport = new StreamTransport(toWeb(socket));
+      const ws = new Connected(Connection.open("server"), transport, { stallTimeout: 2000 });
+      transport.start(ws.driver);
+      ended = new Promise((resolve) => {
+        let error: string | undefined;
+        ws.on("error", (e: Error & { code?: string }) => (error = e.code));
+        ws.on("close", (code) => resolve({ error, code }));
+      });
+      ws.send(new Uint8Array(SIZE).fill(7));
+      ws.close(1000);
+    });
+    cleanups.push(() => server.close());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const sock = net.connect((server.address() as AddressInfo).port, "127.0.0.1");
+    sock.on("error", () => {});
+    cleanups.push(() => void sock.destroy());
+    let n = 0;
+    let tail = Buffer.alloc(0);
+    sock.on("data", (d: Buffer) => {
+      n += d.length;
+      tail = Buffer.concat([tail, d]).subarray(-4);
+      if (tail.toString("hex") === "880203e8") return void sock.end(frame({ opcode: 8, payload: Uint8Array.from([0x03, 0xe8]), key: KEY }));
+      sock.pause();
+      // The slow reader pauses 20 ms after each read (at most ~3 MB/s); the other stops after the first.
+      if (slow) setTimeout(() => sock.resume(), 20);
+    });
+    for (let i = 0; i < 100 && !ended; i++) await new Promise((r) => setTimeout(r, 50));
+    const r = await Promise.race([ended, new Promise<{ code: number }>((res) => setTimeout(() => res({ code: -1 }), 30_000))]);
+    return { ...r, n: slow ? n : undefined, tail: slow ? tail.toString("hex") : undefined };
+  }
+
+  it("a slow reader gets it all, then the close frame", async () => {
+    // The message (24 MB and a 10-byte header), the close frame (4 B).
+    expect(await run(true)).toEqual({ error: undefined, code: 1000, n: 10 + SIZE + 4, tail: "880203e8" });
+  }, 40_000);
+
+  it("a reader that stops is dropped as not reading", async () => {
+    expect(await run(false)).toEqual({ error: "WS_ERR_PEER_NOT_READING", code: 1006, n: undefined, tail: undefined });
+  }, 40_000);
 });

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
+import tls from "node:tls";
+import { frame, KEY } from "./helpers/frames.js";
 import WS from "ws";
 import { WebSocketServer, connect, type WebSocket } from "../src/node.js";
 import { closeServer } from "./helpers/servers.js";
@@ -46,4 +48,52 @@ describe("wss://", () => {
     const [code] = await new Promise<[number]>((r) => ws.once("close", (c) => r([c])));
     expect(code).toBe(1006);
   });
+});
+
+// A peer that takes a large message slowly over TLS is not "not reading": the progress watch sees the
+// TCP handle under the TLSWrap drain (socket-driver.ts, pending()). One that takes nothing still is.
+describe("wss:// closing behind one large send (stallTimeout 2 s)", () => {
+  const SIZE = 12_000_000; // read ~16 KB (one TLS record) per 20 ms: ~15 s
+  async function run(slow: boolean) {
+    const server = new WebSocketServer({ port: 0, host: "127.0.0.1", tls: { cert, key }, stallTimeout: 2000 });
+    await new Promise((r) => server.once("listening", () => r(undefined)));
+    const ended = new Promise<{ error?: string; code: number }>((resolve) =>
+      server.on("connection", (ws: WebSocket) => {
+        let error: string | undefined;
+        ws.on("error", (e: Error & { code?: string }) => (error = e.code));
+        ws.on("close", (code) => resolve({ error, code }));
+        ws.send(new Uint8Array(SIZE).fill(7));
+        ws.close(1000);
+      }),
+    );
+    const sock = tls.connect({ port: (server.address() as AddressInfo).port, host: "127.0.0.1", ca: cert, servername: "localhost" });
+    sock.on("error", () => {});
+    sock.write("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    let n = 0;
+    let tail = Buffer.alloc(0);
+    sock.on("data", (d: Buffer) => {
+      n += d.length;
+      tail = Buffer.concat([tail, d]).subarray(-4);
+      if (tail.toString("hex") === "880203e8") return void sock.end(frame({ opcode: 8, payload: Uint8Array.from([0x03, 0xe8]), key: KEY }));
+      sock.pause();
+      // The slow reader pauses 20 ms after each read (at most ~3 MB/s); the other stops after the first.
+      if (slow) setTimeout(() => sock.resume(), 20);
+    });
+    try {
+      const r = await Promise.race([ended, new Promise<{ code: number }>((res) => setTimeout(() => res({ code: -1 }), 30_000))]);
+      return { ...r, n: slow ? n : undefined, tail: slow ? tail.toString("hex") : undefined };
+    } finally {
+      sock.destroy();
+      await closeServer(server);
+    }
+  }
+
+  it("a slow reader gets it all, then the close frame", async () => {
+    // 101 response (129 B), the message (24 MB and a 10-byte header), the close frame (4 B).
+    expect(await run(true)).toEqual({ error: undefined, code: 1000, n: 129 + 10 + SIZE + 4, tail: "880203e8" });
+  }, 40_000);
+
+  it("a reader that stops is dropped as not reading", async () => {
+    expect(await run(false)).toEqual({ error: "WS_ERR_PEER_NOT_READING", code: 1006, n: undefined, tail: undefined });
+  }, 40_000);
 });

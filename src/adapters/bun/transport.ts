@@ -82,12 +82,19 @@ export class BunTransport implements Transport {
   }
   /** Writes the backlog; true when it is all out. */
   drain(): boolean {
-    if (!this.backlog) return true;
     const b = this.backlog;
+    if (!b) return true;
+    // The backlog is our own copy: what Bun does not take now stays a view of it. Through write()
+    // it was copied again at each drain, the whole rest each time (24 MB to a reader taking ~3 MB/s:
+    // the Bun server's CPU time 0.12-0.14 s -> 0.05-0.06 s).
+    const n = this.s.write(b);
+    if (n < b.length) {
+      this.backlog = b.subarray(Math.max(0, n));
+      return false;
+    }
     this.backlog = undefined;
-    const out = this.write([b]);
-    if (out && this.ending) this.s.end();
-    return out;
+    if (this.ending) this.s.end();
+    return true;
   }
   pending(): number {
     return this.backlog?.length ?? 0;

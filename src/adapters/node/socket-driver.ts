@@ -11,6 +11,8 @@ import { readIntoWindow } from "./direct-reads.js";
 export { DEFAULT_MAX_PENDING_BYTES } from "../driver.js";
 
 const kDriver = Symbol("wasmsocket.driver");
+/** A net.Socket's libuv stream handle, or a TLSWrap with that handle as `_parent` (see pending()). */
+type Handle = { writeQueueSize?: number; _parent?: Handle };
 type DrivenSocket = Duplex & { [kDriver]: ConnectionDriver };
 
 export class SocketTransport implements Transport {
@@ -69,8 +71,29 @@ export class SocketTransport implements Transport {
     return ok;
   }
 
+  /**
+   * Bytes not yet taken by the kernel. writableLength counts the write in flight at its full size
+   * until all of it is out, so a peer taking a 24 MB chunk at 3 MB/s showed no progress for 8 s and
+   * the progress watch dropped it as not reading. Of that write, what libuv still holds is its
+   * handle's writeQueueSize (a live read of uv_stream_t.write_queue_size, which shrinks with each
+   * partial write). Under TLS it is the TCP handle's, the TLSWrap's `_parent` (the TLSWrap's own
+   * count stays at the whole encrypted write until it completes). Only while a write is in flight
+   * and only below its size; anything else (an HTTP/2 stream, TLS over a Duplex, any other Duplex):
+   * writableLength, as before. The driver asks after each flush (nothing queued then, as a rule).
+   */
   pending(): number {
-    return this.socket.writableLength;
+    const socket = this.socket as Duplex & { _handle?: Handle | null; _writableState?: { writelen?: number } };
+    const all = socket.writableLength;
+    if (all === 0) return 0; // the common case (the driver asks after each flush), at once
+    const inFlight = socket._writableState?.writelen;
+    if (!inFlight || all < inFlight) return all;
+    const handle = socket._handle;
+    const uv = handle?._parent ?? handle;
+    // Only a libuv stream's count is live (a TLSWrap's, or a JSStream's under TLS over a Duplex, is not).
+    const name = uv?.constructor.name;
+    if (name !== "TCP" && name !== "Pipe") return all;
+    const queued = uv!.writeQueueSize;
+    return typeof queued === "number" && queued >= 0 && queued < inFlight ? all - inFlight + queued : all;
   }
 
   pauseReading(paused: boolean): void {
