@@ -14,9 +14,10 @@ function fakeSocket(budget: () => number) {
     wire,
     socket: {
       data: {},
-      write(b: Uint8Array) {
-        const n = Math.min(budget(), b.length);
-        wire.push(b.slice(0, n));
+      // As Bun's socket.write(data, byteOffset, byteLength): the range, when given, is what is written.
+      write(b: Uint8Array, offset = 0, length = b.length - offset) {
+        const n = Math.min(budget(), length);
+        wire.push(b.slice(offset, offset + n));
         return n;
       },
       end() {},

@@ -15,7 +15,7 @@ const { serve } = await import(`${root}/dist/bun.js`);
 const options = { perMessageDeflate: true, maxMessageSize: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024 };
 serve({ ...options, port: 1 }, (ws) => ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary })));
 let written = 0;
-const sock = { data: undefined, write(b) { written += b.length; return b.length; }, end() {}, setNoDelay() {} };
+const sock = { data: undefined, write(b, off, len) { const n = len ?? b.length - (off ?? 0); written += n; return n; }, end() {}, setNoDelay() {} };
 handlers.open(sock);
 const req = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 handlers.data(sock, new TextEncoder().encode(req));

@@ -7,6 +7,11 @@ export interface Transport {
    * stopped them); transports without `reportsWrites` never get one.
    */
   write(chunks: Uint8Array[], done?: (err?: Error | null) => void): boolean;
+  /**
+   * Optional: writes bytes[offset, offset + length) as write([that subarray]) would, without the
+   * subarray (Bun's socket.write takes an offset and length). No `done`: used only without callbacks.
+   */
+  writeRange?(bytes: Uint8Array, offset: number, length: number): boolean;
   /** True when write() calls its `done` callback (Node sockets); otherwise callbacks run after write(). */
   readonly reportsWrites?: boolean;
   /** True when the transport writes several chunks in one call (writev); otherwise it joins them. */

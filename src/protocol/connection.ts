@@ -301,6 +301,24 @@ export class Connection {
     return this.#outbound.take();
   }
 
+  /**
+   * takeOutgoing() for transports that write (buffer, offset, length): when the bytes to write are
+   * one run of the outgoing buffer, returns its length (0: none) and leaves it at
+   * outgoingRangeBytes[outgoingRangeOffset…], with no array or subarray made; -1: call takeOutgoing().
+   */
+  takeOutgoingRange(): number {
+    this.#settle();
+    return this.#outbound.takeRange();
+  }
+
+  get outgoingRangeBytes(): Uint8Array {
+    return this.#outbound.rangeBytes;
+  }
+
+  get outgoingRangeOffset(): number {
+    return this.#outbound.rangeOffset;
+  }
+
   /** The events produced since the last call, in order. */
   takeEvents(): ConnectionEvent[] {
     const e = this.#events;

@@ -1,6 +1,7 @@
 // Frame encoder and outgoing byte queue. Small frames are written straight into a slab (header
 // and payload side by side, strings encoded in place), so a burst of replies leaves as one chunk.
 // Large payloads from a server are queued as they are, behind their header: never copied.
+// Over 350 lines: take() has a twin, takeRange(), that hands the slab out as (buffer, offset, length).
 import { mask, maskInto } from "../core/api.js";
 import { encoder, type TextCodec } from "../core/text.js";
 import { writeMaskKey } from "./mask-keys.js";
@@ -109,6 +110,9 @@ export class Outbox {
   #body: Uint8Array | undefined;
   #spentBody: Uint8Array | undefined;
   #spareBody: Uint8Array | undefined;
+  /** Where the bytes takeRange() last handed out lie (cleared by recycle()). */
+  rangeBytes: Uint8Array = EMPTY;
+  rangeOffset = 0;
   /** The size of the slab recycle() gave back: the next one is taken at that size (a busy connection keeps its grown size). */
   #nextSlab = SLAB_MIN;
 
@@ -162,11 +166,37 @@ export class Outbox {
   }
 
   /**
+   * take() for transports that write (buffer, offset, length): when everything written is one run of
+   * the slab, hands it out as rangeBytes[rangeOffset, +n) and returns n (0: nothing to write), with
+   * no subarray made; -1 when chunks are queued (call take()).
+   */
+  takeRange(): number {
+    if (this.#chunks) return -1;
+    const n = this.#pos - this.#from;
+    if (n === 0) return 0;
+    this.rangeBytes = this.#slab;
+    this.rangeOffset = this.#from;
+    this.#from = this.#pos;
+    if (this.#pos === this.#slab.length) {
+      this.#spent = this.#slab;
+      this.#slab = EMPTY;
+      this.#from = this.#pos = 0;
+    }
+    // As take() with chunks: no body went out in this batch, so a spare one is let go.
+    this.#spentBody = this.#body;
+    if (!this.#body) this.#spareBody = undefined;
+    this.#body = undefined;
+    this.#queued = 0;
+    return n;
+  }
+
+  /**
    * The transport is done with every chunk take() returned (it copied what it could not send), so
    * the slab may be written over from the start, by this connection or any other: it goes back to
    * the shared free list, so a busy connection allocates no more slabs and an idle one holds none.
    */
   recycle(): void {
+    this.rangeBytes = EMPTY;
     if (this.#pos === this.#from && !this.#chunks) {
       const slab = this.#slab !== EMPTY ? this.#slab : this.#spent;
       if (slab) {

@@ -7,7 +7,7 @@ import type { WebSocketConnection } from "../socket.js";
 import type { UpgradeGate } from "../upgrade-gate.js";
 
 export interface BunSocket {
-  write(data: Uint8Array): number;
+  write(data: Uint8Array, byteOffset?: number, byteLength?: number): number;
   end(): void;
   terminate?(): void;
   setNoDelay?(on: boolean): void;
@@ -79,6 +79,14 @@ export class BunTransport implements Transport {
       start = i + 1;
     }
     return true;
+  }
+  /** write([bytes.subarray(offset, offset + length)]) without making the subarray: Bun's write takes the range. */
+  writeRange(bytes: Uint8Array, offset: number, length: number): boolean {
+    if (this.backlog) return this.write([bytes.subarray(offset, offset + length)]);
+    const n = this.s.write(bytes, offset, length);
+    if (n >= length) return true;
+    this.backlog = bytes.slice(offset + Math.max(0, n), offset + length);
+    return false;
   }
   /** Writes the backlog; true when it is all out. */
   drain(): boolean {
