@@ -11,6 +11,7 @@ import { readIntoWindow } from "./direct-reads.js";
 export { DEFAULT_MAX_PENDING_BYTES } from "../driver.js";
 
 const kDriver = Symbol("wasmsocket.driver");
+const kTransport = Symbol("wasmsocket.http2Transport");
 /** A net.Socket's libuv stream handle, or a TLSWrap with that handle as `_parent` (see pending()). */
 type Handle = { writeQueueSize?: number; _parent?: Handle };
 type DrivenSocket = Duplex & { [kDriver]: ConnectionDriver };
@@ -22,7 +23,7 @@ export class SocketTransport implements Transport {
 
   /** `readsWhileCongested`: see Transport (true for a client's socket). */
   constructor(
-    private readonly socket: Duplex,
+    protected readonly socket: Duplex,
     readonly readsWhileCongested = false,
   ) {}
 
@@ -113,6 +114,138 @@ export class SocketTransport implements Transport {
 
 Object.defineProperties(SocketTransport.prototype, { vectored: { value: false }, reportsWrites: { value: true } });
 
+/**
+ * What an HTTP/2 stream is handed at once (see Http2StreamTransport). The progress watch sees a
+ * peer's progress one slice at a time: at the default stallTimeout (30 s) a peer taking 9 KB/s
+ * still shows some; at 2 s, one taking 128 KB/s.
+ */
+const H2_SLICE = 256 * 1024;
+
+/**
+ * The transport over an Http2Stream (RFC 8441 WebSockets). An Http2Stream's writableLength counts
+ * a write at its full size until node:http2 has framed all of it (as far as the peer's flow-control
+ * window lets it), and it merges queued writes into one (writev), so handing it a 12 MB message made
+ * pending() stand still until the whole message was out: a peer reading at ~3 MB/s while the server
+ * closed behind the message was dropped as not reading after stallTimeout (2 s: 1.36 MB taken,
+ * 1006). Here the stream holds at most H2_SLICE bytes; the rest waits in our own queue and goes to
+ * the stream as each write completes, so pending() falls as the peer takes bytes, and a peer that
+ * takes none still shows none. Writes that fit beside what the stream holds go straight through,
+ * as on a socket (the small-message path is SocketTransport's).
+ */
+export class Http2StreamTransport extends SocketTransport {
+  /** Chunks not yet handed to the stream (the first from #head on), and each one's `done`. */
+  #queue: Uint8Array[] = [];
+  #dones: ((err?: Error | null) => void)[] = [];
+  #head = 0;
+  #queued = 0;
+  /** write() returned false and the driver has not yet been told the transport drained. */
+  #owed = false;
+  #ending = false;
+  readonly #after = (): void => {
+    this.#feed();
+    if (this.#owed && this.#queued === 0 && this.socket.writableLength === 0) this.drainedNow();
+  };
+
+  override consumed(): boolean {
+    return this.#queued === 0 && this.socket.writableLength === 0;
+  }
+
+  override pending(): number {
+    return this.#queued + this.socket.writableLength;
+  }
+
+  override write(chunks: Uint8Array[], done?: (err?: Error | null) => void): boolean {
+    const socket = this.socket;
+    // Once write() said "full", everything goes through the queue until the driver is told it
+    // drained: each slice's callback can then tell it (a small write with no callback, after the
+    // last slice, would otherwise leave that to a 'drain' the stream never emits).
+    if ((this.#queued === 0 && !this.#owed) || socket.destroyed) {
+      let n = 0;
+      for (let i = 0; i < chunks.length; i++) n += chunks[i]!.length;
+      // Strictly below: what the stream then holds leaves room for #feed's first slice, whose
+      // callback feeds the next.
+      if (socket.destroyed || socket.writableLength + n < H2_SLICE) {
+        const ok = super.write(chunks, done);
+        if (!ok) this.#owed = true;
+        return ok;
+      }
+    }
+    const last = chunks.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const c = chunks[i]!;
+      if (c.length === 0 && !(i === last && done)) continue;
+      this.#queue.push(c);
+      this.#dones.push(i === last && done ? done : noop);
+      this.#queued += c.length;
+    }
+    this.#feed();
+    const ok = this.pending() < socket.writableHighWaterMark;
+    if (!ok) this.#owed = true;
+    return ok;
+  }
+
+  /** Hands the stream the queue's next bytes, up to H2_SLICE held by it. */
+  #feed(): void {
+    const socket = this.socket;
+    const queue = this.#queue;
+    while (queue.length > 0) {
+      if (socket.destroyed) return this.#fail();
+      const room = H2_SLICE - socket.writableLength;
+      if (room <= 0) break;
+      const c = queue[0]!;
+      const rest = c.length - this.#head;
+      if (rest <= room) {
+        const piece = this.#head === 0 ? c : c.subarray(this.#head);
+        const done = this.#dones[0]!;
+        queue.shift();
+        this.#dones.shift();
+        this.#head = 0;
+        this.#queued -= rest;
+        super.write([piece], done === noop ? this.#after : (err) => (done(err), this.#after()));
+      } else {
+        const piece = c.subarray(this.#head, this.#head + room);
+        this.#head += room;
+        this.#queued -= room;
+        super.write([piece], this.#after);
+      }
+    }
+    if (queue.length === 0 && this.#ending) {
+      this.#ending = false;
+      socket.end();
+    }
+  }
+
+  /** The queue's callbacks get the error a destroyed socket's writes get; nothing more is sent. */
+  #fail(): void {
+    const dones = this.#dones;
+    this.#queue = [];
+    this.#dones = [];
+    this.#head = this.#queued = 0;
+    const err = new Error("The socket was destroyed before the data was written");
+    for (const done of dones) if (done !== noop) queueMicrotask(() => done(err));
+  }
+
+  /** The stream's own 'drain' counts only once our queue is empty too (see onHttp2Drain). */
+  drainedNow(): void {
+    if (!this.#owed || this.#queued !== 0) return;
+    this.#owed = false;
+    (this.socket as DrivenSocket)[kDriver]?.drained();
+  }
+
+  override end(): void {
+    if (this.#queued > 0 && !this.socket.destroyed) this.#ending = true;
+    else this.socket.end();
+  }
+
+  override destroy(): void {
+    super.destroy();
+    this.#ending = false;
+    if (this.#queue.length) this.#fail();
+  }
+}
+
+function noop(): void {}
+
 function onWindowRead(this: DrivenSocket, n: number): boolean {
   const driver = this[kDriver];
   driver.receiveFromWindow(n);
@@ -125,6 +258,9 @@ function onData(this: DrivenSocket, chunk: Buffer): void {
 }
 function onDrain(this: DrivenSocket): void {
   this[kDriver].drained();
+}
+function onHttp2Drain(this: DrivenSocket & { [kTransport]: Http2StreamTransport }): void {
+  this[kTransport].drainedNow();
 }
 function onError(): void {
   // 'close' follows; the connection reports 1006.
@@ -148,7 +284,10 @@ export function driveSocket(socket: Duplex, transport: SocketTransport, conn: Co
   // 64 KiB read buffer is allocated for them either); otherwise they come as 'data' chunks.
   driver.directReads = readIntoWindow(driven, conn.receiveWindow(), onWindowRead);
   socket.on("data", onData);
-  socket.on("drain", onDrain);
+  if (transport instanceof Http2StreamTransport) {
+    (driven as DrivenSocket & { [kTransport]: Http2StreamTransport })[kTransport] = transport;
+    socket.on("drain", onHttp2Drain);
+  } else socket.on("drain", onDrain);
   socket.on("end", onEnd);
   socket.on("close", onClose);
   return driver;

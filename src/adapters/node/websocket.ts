@@ -15,7 +15,7 @@ import { Connection, type ConnectionOptions, type MessageCodec } from "../../pro
 import { bufferHost } from "../buffer-host.js";
 import type { ConnectionEvent } from "../../protocol/events.js";
 import { CloseCode, isValidWireCloseCode } from "../../protocol/close-codes.js";
-import { driveSocket, SocketTransport } from "./socket-driver.js";
+import { driveSocket, Http2StreamTransport, SocketTransport } from "./socket-driver.js";
 import type { DriverLimits } from "../driver.js";
 import { SocketFacade, protoDefaults, CONNECTING, OPEN, CLOSING, CLOSED } from "../facade.js";
 import type { SocketEvents } from "../events.js";
@@ -215,7 +215,9 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
     this.conn = conn;
     (socket as { setTimeout?: (ms: number) => void }).setTimeout?.(0);
     (socket as { setNoDelay?: (on?: boolean) => void }).setNoDelay?.(true);
-    const transport = (this.transport = new SocketTransport(socket, !this._isServer));
+    // An HTTP/2 stream (RFC 8441) gets its writes in slices (socket-driver.ts, Http2StreamTransport).
+    const Transport = "rstCode" in socket && "session" in socket ? Http2StreamTransport : SocketTransport;
+    const transport = (this.transport = new Transport(socket, !this._isServer));
     const driver = (this.driver = driveSocket(socket, transport, conn, this, o));
     driver.pump();
     // What came with the upgrade is read on the next tick, as ws's socket.unshift() has it: after
