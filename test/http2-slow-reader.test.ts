@@ -6,11 +6,10 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "../src/node.js";
 import { closeServer } from "./helpers/servers.js";
+import { readSlowly } from "./helpers/frames.js";
 import { h2session } from "./helpers/h2-client.js";
 
 const SIZE = 4_000_000;
-/** A masked close frame, 1000 (the client's answer to the server's close). */
-const CLOSE_1000 = Buffer.from([0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2]);
 
 async function bigSendCloseServer(): Promise<{ port: number; log: string[]; stop: () => Promise<void> }> {
   const server = http2.createServer();
@@ -58,20 +57,12 @@ describe("an HTTP/2 server closing behind one large send", () => {
     const session = await h2session(`http://127.0.0.1:${port}`);
     cleanup.push(() => void session.destroy());
     const stream = connect(session);
-    let n = 0;
-    let tail = Buffer.alloc(0);
     const ended = new Promise<void>((r) => stream.once("close", () => r()));
-    stream.on("data", (d: Buffer) => {
-      n += d.length;
-      tail = Buffer.concat([tail, d]).subarray(-4);
-      if (tail.toString("hex") === "880203e8") return void stream.end(CLOSE_1000);
-      stream.pause();
-      setTimeout(() => stream.resume(), 20);
-    });
+    const read = readSlowly(stream);
     await Promise.race([ended, new Promise((r) => setTimeout(r, 30_000))]);
     await until(() => log.length > 0, 5000);
     // The message (4 MB and a 10-byte header), then the close frame (4 B).
-    expect({ n, tail: tail.toString("hex"), log }).toEqual({ n: 10 + SIZE + 4, tail: "880203e8", log: ["closed undefined 1000"] });
+    expect({ n: read.n, tail: read.tail, log }).toEqual({ n: 10 + SIZE + 4, tail: "880203e8", log: ["closed undefined 1000"] });
   }, 40_000);
 
   it("still drops a peer that stops reading, after stallTimeout", async () => {
@@ -80,16 +71,12 @@ describe("an HTTP/2 server closing behind one large send", () => {
     const session = await h2session(`http://127.0.0.1:${port}`);
     cleanup.push(() => void session.destroy());
     const stream = connect(session);
-    let n = 0;
-    stream.on("data", (d: Buffer) => {
-      n += d.length;
-      stream.pause(); // and never resumes
-    });
+    const read = readSlowly(stream, false); // pauses after its first read and never resumes
     const t0 = Date.now();
     await until(() => log.length > 0, 10_000);
     const after = Date.now() - t0;
     expect(log).toEqual(["closed WS_ERR_PEER_NOT_READING 1006"]);
-    expect(n).toBeLessThan(SIZE);
+    expect(read.n).toBeLessThan(SIZE);
     // Not before stallTimeout (2 s) went by without progress.
     expect(after).toBeGreaterThanOrEqual(1900);
   }, 20_000);

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { output, run, RUNTIMES } from "./helpers/runtimes.js";
 import WS from "ws";
 import { message, mismatch } from "./fixtures/mixed-sizes.mjs";
-import { frame, KEY } from "./helpers/frames.js";
+import { frame, KEY, readSlowly } from "./helpers/frames.js";
 
 /** Starts `script` on `runtime` with a free --port and waits (up to 30 s) until it prints "listening". */
 async function listening(runtime: string, script: string) {
@@ -119,21 +119,13 @@ describe.each(["node", "deno", "bun"])("a %s server closing behind one large sen
       const sock = net.connect(port, "127.0.0.1");
       sock.on("error", () => {});
       sock.write("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-      let n = 0;
-      let tail = Buffer.alloc(0);
       const closed = new Promise<void>((r) => sock.on("close", () => r()));
-      sock.on("data", (d: Buffer) => {
-        n += d.length;
-        tail = Buffer.concat([tail, d]).subarray(-4);
-        if (tail.toString("hex") === "880203e8") return void sock.end(frame({ opcode: 8, payload: Uint8Array.from([0x03, 0xe8]), key: KEY }));
-        sock.pause();
-        setTimeout(() => sock.resume(), 20);
-      });
+      const read = readSlowly(sock);
       await Promise.race([closed, new Promise((r) => setTimeout(r, 30_000))]);
       sock.destroy();
       for (let i = 0; i < 50 && !seen.text.includes("closed"); i++) await new Promise((r) => setTimeout(r, 100));
       // 101 response (129 B), the message (24 MB and a 10-byte header), the close frame (4 B).
-      expect({ n, tail: tail.toString("hex"), log: seen.text.split("\n")[1] }).toEqual({ n: 129 + 10 + 24_000_000 + 4, tail: "880203e8", log: "closed undefined 1000" });
+      expect({ n: read.n, tail: read.tail, log: seen.text.split("\n")[1] }).toEqual({ n: 129 + 10 + 24_000_000 + 4, tail: "880203e8", log: "closed undefined 1000" });
     } finally {
       proc.kill();
       await printed;

@@ -10,7 +10,7 @@ import { Connection, overStreams, deflateForClient, pakoEngine, type StreamPair,
 
 import { WebSocketConnection as Connected } from "../src/adapters/socket.js";
 import { StreamTransport } from "../src/adapters/streams/transport.js";
-import { frame, KEY } from "./helpers/frames.js";
+import { readSlowly } from "./helpers/frames.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -310,19 +310,11 @@ describe("a StreamTransport over a real TCP socket, closing behind one large sen
     const sock = net.connect((server.address() as AddressInfo).port, "127.0.0.1");
     sock.on("error", () => {});
     cleanups.push(() => void sock.destroy());
-    let n = 0;
-    let tail = Buffer.alloc(0);
-    sock.on("data", (d: Buffer) => {
-      n += d.length;
-      tail = Buffer.concat([tail, d]).subarray(-4);
-      if (tail.toString("hex") === "880203e8") return void sock.end(frame({ opcode: 8, payload: Uint8Array.from([0x03, 0xe8]), key: KEY }));
-      sock.pause();
-      // The slow reader pauses 20 ms after each read (at most ~3 MB/s); the other stops after the first.
-      if (slow) setTimeout(() => sock.resume(), 20);
-    });
+    // The slow reader pauses 20 ms after each read (at most ~3 MB/s); the other stops after the first.
+    const read = readSlowly(sock, slow);
     for (let i = 0; i < 100 && !ended; i++) await new Promise((r) => setTimeout(r, 50));
     const r = await Promise.race([ended, new Promise<{ code: number }>((res) => setTimeout(() => res({ code: -1 }), 30_000))]);
-    return { ...r, n: slow ? n : undefined, tail: slow ? tail.toString("hex") : undefined };
+    return { ...r, n: slow ? read.n : undefined, tail: slow ? read.tail : undefined };
   }
 
   it("a slow reader gets it all, then the close frame", async () => {

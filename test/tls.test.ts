@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
-import { frame, KEY } from "./helpers/frames.js";
+import { readSlowly } from "./helpers/frames.js";
 import WS from "ws";
 import { WebSocketServer, connect, type WebSocket } from "../src/node.js";
 import { closeServer } from "./helpers/servers.js";
@@ -69,19 +69,11 @@ describe("wss:// closing behind one large send (stallTimeout 2 s)", () => {
     const sock = tls.connect({ port: (server.address() as AddressInfo).port, host: "127.0.0.1", ca: cert, servername: "localhost" });
     sock.on("error", () => {});
     sock.write("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-    let n = 0;
-    let tail = Buffer.alloc(0);
-    sock.on("data", (d: Buffer) => {
-      n += d.length;
-      tail = Buffer.concat([tail, d]).subarray(-4);
-      if (tail.toString("hex") === "880203e8") return void sock.end(frame({ opcode: 8, payload: Uint8Array.from([0x03, 0xe8]), key: KEY }));
-      sock.pause();
-      // The slow reader pauses 20 ms after each read (at most ~3 MB/s); the other stops after the first.
-      if (slow) setTimeout(() => sock.resume(), 20);
-    });
+    // The slow reader pauses 20 ms after each read (at most ~3 MB/s); the other stops after the first.
+    const read = readSlowly(sock, slow);
     try {
       const r = await Promise.race([ended, new Promise<{ code: number }>((res) => setTimeout(() => res({ code: -1 }), 30_000))]);
-      return { ...r, n: slow ? n : undefined, tail: slow ? tail.toString("hex") : undefined };
+      return { ...r, n: slow ? read.n : undefined, tail: slow ? read.tail : undefined };
     } finally {
       sock.destroy();
       await closeServer(server);
