@@ -146,23 +146,28 @@ export class Outbox {
   /** Everything written so far, in order, as few chunks as possible. The caller owns them. */
   take(): Uint8Array[] {
     this.#sealSlab();
-    // Nothing can be written into the part handed out; a slab with no room left is let go.
+    this.#letGoFullSlab();
+    const out = this.#chunks ?? [];
+    if (out.length > 0) this.#batchSent();
+    this.#chunks = undefined;
+    this.#queued = 0;
+    return out;
+  }
+
+  /** Nothing can be written into the part handed out: a slab with no room left is let go. */
+  #letGoFullSlab(): void {
     if (this.#pos === this.#slab.length) {
       this.#spent = this.#slab;
       this.#slab = EMPTY;
       this.#from = this.#pos = 0;
     }
-    const out = this.#chunks ?? [];
-    if (out.length > 0) {
-      // A spare body this batch did not use is let go: only a connection that keeps sending large
-      // messages keeps one.
-      this.#spentBody = this.#body;
-      if (!this.#body) this.#spareBody = undefined;
-      this.#body = undefined;
-    }
-    this.#chunks = undefined;
-    this.#queued = 0;
-    return out;
+  }
+
+  /** A batch went out: a spare body it did not use is let go (only a connection that keeps sending large messages keeps one). */
+  #batchSent(): void {
+    this.#spentBody = this.#body;
+    if (!this.#body) this.#spareBody = undefined;
+    this.#body = undefined;
   }
 
   /**
@@ -177,15 +182,8 @@ export class Outbox {
     this.rangeBytes = this.#slab;
     this.rangeOffset = this.#from;
     this.#from = this.#pos;
-    if (this.#pos === this.#slab.length) {
-      this.#spent = this.#slab;
-      this.#slab = EMPTY;
-      this.#from = this.#pos = 0;
-    }
-    // As take() with chunks: no body went out in this batch, so a spare one is let go.
-    this.#spentBody = this.#body;
-    if (!this.#body) this.#spareBody = undefined;
-    this.#body = undefined;
+    this.#letGoFullSlab();
+    this.#batchSent();
     this.#queued = 0;
     return n;
   }
