@@ -11,15 +11,15 @@ import { h2session } from "./helpers/h2-client.js";
 
 const SIZE = 4_000_000;
 
-async function bigSendCloseServer(): Promise<{ port: number; log: string[]; stop: () => Promise<void> }> {
+async function bigSendCloseServer(size = SIZE, stallTimeout = 2000): Promise<{ port: number; log: string[]; stop: () => Promise<void> }> {
   const server = http2.createServer();
-  const wss = new WebSocketServer({ server, stallTimeout: 2000, perMessageDeflate: false });
+  const wss = new WebSocketServer({ server, stallTimeout, perMessageDeflate: false });
   const log: string[] = [];
   wss.on("connection", (ws) => {
     let code: string | undefined;
     ws.on("error", (e: Error & { code?: string }) => (code = e.code));
     ws.on("close", (c) => log.push(`closed ${code} ${c}`));
-    ws.send(new Uint8Array(SIZE).fill(7));
+    ws.send(new Uint8Array(size).fill(7));
     ws.close(1000);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -64,6 +64,24 @@ describe("an HTTP/2 server closing behind one large send", () => {
     // The message (4 MB and a 10-byte header), then the close frame (4 B).
     expect({ n: read.n, tail: read.tail, log }).toEqual({ n: 10 + SIZE + 4, tail: "880203e8", log: ["closed undefined 1000"] });
   }, 40_000);
+
+  // 1 MB to a reader pausing 80 ms after each DATA frame (<= 16 KiB: ~200 KB/s) with stallTimeout
+  // 800 ms: the stream was handed 256 KiB slices, each taking ~1.3 s to leave, so a whole
+  // stallTimeout could pass with no slice done and the reader was dropped (1006) although it read
+  // on. With 64 KiB slices one completes every ~0.3 s.
+  it("sends all of it to a reader that takes a slice in less than stallTimeout", async () => {
+    const size = 1_000_000;
+    const { port, log, stop } = await bigSendCloseServer(size, 800);
+    cleanup.push(stop);
+    const session = await h2session(`http://127.0.0.1:${port}`);
+    cleanup.push(() => void session.destroy());
+    const stream = connect(session);
+    const ended = new Promise<void>((r) => stream.once("close", () => r()));
+    const read = readSlowly(stream, true, 80);
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 20_000))]);
+    await until(() => log.length > 0, 5000);
+    expect({ n: read.n, tail: read.tail, log }).toEqual({ n: 10 + size + 4, tail: "880203e8", log: ["closed undefined 1000"] });
+  }, 30_000);
 
   it("still drops a peer that stops reading, after stallTimeout", async () => {
     const { port, log, stop } = await bigSendCloseServer();

@@ -46,12 +46,13 @@ export const KEY = Uint8Array.from([0x37, 0xfa, 0x21, 0x3d]);
 
 /**
  * Reads a server's large send slowly, as a peer on a poor link would: counts the bytes, pauses after
- * each read (20 ms when `slow`, else for good: a peer that stops reading), and answers the server's
+ * each read (`pauseMs` when `slow`, else for good: a peer that stops reading), and answers the server's
  * close frame (1000) with its own, masked, once it arrives. `stream` is a net/tls socket or an HTTP/2 stream.
  */
 export function readSlowly(
   stream: { on(e: "data", f: (d: Buffer) => void): unknown; pause(): unknown; resume(): unknown; end(b: Uint8Array): unknown },
   slow = true,
+  pauseMs = 20,
 ): { readonly n: number; readonly tail: string } {
   let n = 0;
   let tail = Buffer.alloc(0);
@@ -60,7 +61,7 @@ export function readSlowly(
     tail = Buffer.concat([tail, d]).subarray(-4);
     if (tail.toString("hex") === "880203e8") return void stream.end(frame({ opcode: 8, payload: Uint8Array.from([0x03, 0xe8]), key: KEY }));
     stream.pause();
-    if (slow) setTimeout(() => stream.resume(), 20);
+    if (slow) setTimeout(() => stream.resume(), pauseMs);
   });
   return {
     get n() {
