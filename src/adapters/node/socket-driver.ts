@@ -231,6 +231,11 @@ export class Http2StreamTransport extends SocketTransport {
   drainedNow(): void {
     if (!this.#owed || this.#queued !== 0) return;
     this.#owed = false;
+    this.tellDrained();
+  }
+
+  /** Tells the socket's driver it can take more (a subclass finds the driver elsewhere). */
+  protected tellDrained(): void {
     (this.socket as DrivenSocket)[kDriver]?.drained();
   }
 
