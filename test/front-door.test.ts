@@ -125,6 +125,35 @@ describe("verifyClient, as in ws, failing closed", () => {
     expect(seen[0]).toEqual({ origin: "http://evil", secure: false, auth: "Bearer bad" });
   });
 
+  it("frames sent with the request and while an async verifier decides arrive in order (own listener, server:, noServer)", async () => {
+    // The frame that came with the request (the upgrade's `head`) was read on a tick scheduled after
+    // the one on which the socket gave up what it had buffered meanwhile: "one", "two" came as
+    // "two", "one" (found by an outside attack; ws keeps the order).
+    const verifyClient = (_info: unknown, cb: (ok: boolean) => void) => setTimeout(() => cb(true), 50);
+    const doors: { wss: WebSocketServer; port: number }[] = [await ownServer({ verifyClient })];
+    const a = await listenHttp();
+    doors.push({ wss: new WebSocketServer({ server: a.server, verifyClient }), port: a.port });
+    const b = await listenHttp();
+    const wss = new WebSocketServer({ noServer: true, verifyClient });
+    b.server.on("upgrade", (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req)));
+    doors.push({ wss, port: b.port });
+    for (const { wss, port } of doors) {
+      const got: string[] = [];
+      const all = new Promise<void>((r) => wss.on("connection", (ws) => ws.on("message", (d) => got.push(String(d)) === 3 && r())));
+      const sock = net.connect(port, "127.0.0.1");
+      cleanups.push(() => void sock.destroy());
+      sock.on("error", () => {});
+      sock.write(concat(new TextEncoder().encode(upgrade("/")), frame({ opcode: 1, payload: "one", key: KEY })));
+      await new Promise((r) => setTimeout(r, 10));
+      sock.write(frame({ opcode: 1, payload: "two", key: KEY }));
+      await new Promise((r) => setTimeout(r, 10));
+      sock.write(frame({ opcode: 1, payload: "three", key: KEY }));
+      await Promise.race([all, new Promise((r) => setTimeout(r, 2_000))]);
+      expect(got).toEqual(["one", "two", "three"]);
+      for (const ws of wss.clients) ws.terminate();
+    }
+  });
+
   it("sync form reads info.req / info.origin through server: and handleUpgrade; anything but true rejects", async () => {
     const { server, port } = await listenHttp();
     const verdicts: unknown[] = [true, false, undefined, 1, "yes", Promise.resolve(false), Promise.resolve(true)];

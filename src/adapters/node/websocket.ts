@@ -218,11 +218,14 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
     // An HTTP/2 stream (RFC 8441) gets its writes in slices (socket-driver.ts, Http2StreamTransport).
     const Transport = "rstCode" in socket && "session" in socket ? Http2StreamTransport : SocketTransport;
     const transport = (this.transport = new Transport(socket, !this._isServer));
+    // What came with the upgrade is read on the next tick, as ws's socket.unshift() has it: after
+    // the 'connection' listener (or the code after the 'upgrade') has added its listeners. And
+    // before what the socket buffered since (bytes that arrived while verifyClient decided): its
+    // 'data' listener, added below, resumes the socket on a tick of its own, which must come second
+    // (scheduled after it, the head came last: "one", "two" arrived as "two", "one").
+    if (head.length) process.nextTick(() => this.driver.receive(head));
     const driver = (this.driver = driveSocket(socket, transport, conn, this, o));
     driver.pump();
-    // What came with the upgrade is read on the next tick, as ws's socket.unshift() has it: after
-    // the 'connection' listener (or the code after the 'upgrade') has added its listeners.
-    if (head.length) process.nextTick(() => driver.receive(head));
   }
 
   /** @internal DriverHooks */
