@@ -223,7 +223,7 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
     // before what the socket buffered since (bytes that arrived while verifyClient decided): its
     // 'data' listener, added below, resumes the socket on a tick of its own, which must come second
     // (scheduled after it, the head came last: "one", "two" arrived as "two", "one").
-    if (head.length) process.nextTick(() => this.driver.receive(head));
+    if (head.length) process.nextTick(() => this.driver!.receive(head));
     const driver = (this.driver = driveSocket(socket, transport, conn, this, o));
     driver.pump();
   }
