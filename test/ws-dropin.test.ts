@@ -179,7 +179,7 @@ describe("defects found by attacking the new doors", () => {
     }
   }, 10_000); // a client that waited for a timer would never send its FIN: fail here, not in 60 s
 
-  it("a throwing 'upgrade' or 'unexpected-response' listener does not leave the client in CONNECTING", async () => {
+  it("a throwing 'upgrade', 'unexpected-response' or 'redirect' listener does not leave the client in CONNECTING", async () => {
     const script = fileURLToPath(new URL("./fixtures/throwing-client-listeners.mjs", import.meta.url));
     const out = await new Promise<string>((resolve, reject) => {
       const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
@@ -192,7 +192,10 @@ describe("defects found by attacking the new doors", () => {
     const lines = out.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines[0]).toEqual({ event: "upgrade", events: ["open"], readyState: 1 });
     expect(lines[1]).toEqual({ event: "unexpected-response", events: ["error", "close"], readyState: 3 });
-    expect(lines[2].thrown.sort()).toEqual(["unexpected-response listener threw", "upgrade listener threw"]);
+    // A throwing 'redirect' listener left the request without its listeners: CONNECTING for good, and
+    // a second uncaught exception, "socket hang up" (found by an outside attack).
+    expect(lines[2]).toEqual({ event: "redirect", events: ["open"], readyState: 1 });
+    expect(lines[3].thrown.sort()).toEqual(["redirect listener threw", "unexpected-response listener threw", "upgrade listener threw"]);
   });
 
   it("verifyClient's callback may redirect (302 with Location) and its message goes out as UTF-8, as in ws", async () => {

@@ -187,7 +187,16 @@ export function initAsClient<W extends HandshakingSocket>(ws: W, address: string
     // The first Authorization wins (curl's rule).
     if (opts.auth && !options.headers!.authorization) options.headers!.authorization = "Basic " + Buffer.from(opts.auth).toString("base64");
     req = ws._req = request(opts);
-    if (ws._redirects) ws.emit("redirect", ws.url, req);
+    if (ws._redirects) {
+      try {
+        ws.emit("redirect", ws.url, req);
+      } catch (e) {
+        // The redirect is followed as if the listener had returned; the exception surfaces afterwards.
+        // (It left the request without its listeners: the socket stayed CONNECTING for good, and
+        // the request's 'socket hang up' was a second uncaught exception.)
+        rethrowLater(e);
+      }
+    }
   } else {
     req = ws._req = request(opts);
   }
