@@ -202,9 +202,11 @@ export class ConnectionDriver {
     const hooks = this.#hooks;
     try {
       // A whole message kept as its data alone: a string is text, bytes are binary (EventItem).
+      // Event objects are told apart by their `type` (bytes have none): a property load where
+      // ArrayBuffer.isView() per event cost Node's 32 B echo ~3 % (in-process A/B, 2026-12-03).
       if (typeof ev === "string") hooks.onMessage ? hooks.onMessage(ev, false) : hooks.onEvent(itemEvent(ev));
-      else if (ArrayBuffer.isView(ev)) hooks.onMessage ? hooks.onMessage(ev, true) : hooks.onEvent(itemEvent(ev));
-      else hooks.onEvent(ev);
+      else if ((ev as ConnectionEvent).type !== undefined) hooks.onEvent(ev as ConnectionEvent);
+      else hooks.onMessage ? hooks.onMessage(ev as Uint8Array, true) : hooks.onEvent(itemEvent(ev));
     } catch (e) {
       (failures ??= []).push(e);
     }

@@ -209,8 +209,10 @@ export class Connection {
     if (!inbound) return;
     const events = (this.#events ??= []);
     const first = events.length;
+    const controls = Inbound.controls;
     const failure = inbound.receive(bytes, events);
-    for (let i = first; i < events.length; i++) {
+    // Pings and close frames: looked for only when the read held control frames.
+    if (Inbound.controls !== controls) for (let i = first; i < events.length; i++) {
       const ev = events[i]!;
       // Whole messages kept as their data alone (strings, bytes) are neither.
       if (typeof ev !== "object" || ArrayBuffer.isView(ev)) continue;

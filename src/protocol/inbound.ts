@@ -8,6 +8,7 @@ import { CloseCode, isValidWireCloseCode } from "./close-codes.js";
 import { InvalidPayloadError, MessageTooBigError, ProtocolError, WebSocketError, isWebSocketError, scanErrorToException } from "./errors.js";
 import { messageItem, type EventItem } from "./events.js";
 import type { MessageCodec } from "./extensions/codec.js";
+import type { TextCodec } from "../core/text.js";
 import { MessageAssembler } from "./message-assembler.js";
 import { Opcode } from "./opcodes.js";
 import type { Settings } from "./options.js";
@@ -35,6 +36,19 @@ let spanEnd = 0;
 /** Where the current scan pass's bytes end (onBatch). */
 let batchEnd = 0;
 
+/** Text known to be ASCII: a substring of the pass's span where the codec decodes Latin-1, else decoded alone. */
+function decodeAscii(t: TextCodec, mem: Uint8Array, ptr: number, end: number): string {
+  if (t.decodeLatin1 && end - ptr <= SPAN_PIECE_MAX) {
+    if (ptr < spanStart || end > spanEnd) {
+      spanStart = ptr;
+      spanEnd = Math.max(end, Math.min(batchEnd, ptr + SPAN_MAX));
+      spanText = t.decodeLatin1(mem, ptr, spanEnd);
+    }
+    return spanText.substring(ptr - spanStart, end - spanStart);
+  }
+  return t.decodeAscii ? t.decodeAscii(mem, ptr, end) : t.decode(mem, ptr, end);
+}
+
 /** A compressed message, complete, waiting for the walk to end: it goes in at event index `at`. */
 interface PendingInflate {
   at: number;
@@ -47,6 +61,12 @@ interface PendingInflate {
  * and one reference less (~40 B).
  */
 export class Inbound extends FrameScanner implements FrameSink {
+  /**
+   * Control frames met by every Inbound so far: the connection looks through a receive()'s events
+   * for pings and closes only when this moved (a count shared by all, not a field: no memory per
+   * connection). Walking every message to find none cost a type check each.
+   */
+  static controls = 0;
   readonly #s: Settings;
   readonly #codec: MessageCodec | undefined;
   /** Pieces of a message that did not arrive whole: made the first time one does. */
@@ -128,18 +148,7 @@ export class Inbound extends FrameScanner implements FrameSink {
           const t = s.text;
           if (this.#binary) return void this.#out.push(s.createBinary(mem, ptr, end, false));
           if (s.textAsBytes) return void this.#out.push({ type: "message", data: s.createBinary(mem, ptr, end, false), binary: false });
-          if (info & F_ASCII) {
-            if (t.decodeLatin1 && len <= SPAN_PIECE_MAX) {
-              if (ptr < spanStart || end > spanEnd) {
-                spanStart = ptr;
-                spanEnd = Math.max(end, Math.min(batchEnd, ptr + SPAN_MAX));
-                spanText = t.decodeLatin1(mem, ptr, spanEnd);
-              }
-              return void this.#out.push(spanText.substring(ptr - spanStart, end - spanStart));
-            }
-            if (t.decodeAscii) return void this.#out.push(t.decodeAscii(mem, ptr, end));
-          }
-          this.#out.push(t.decode(mem, ptr, end));
+          this.#out.push(info & F_ASCII ? decodeAscii(t, mem, ptr, end) : t.decode(mem, ptr, end));
           return;
         }
       }
@@ -171,6 +180,7 @@ export class Inbound extends FrameScanner implements FrameSink {
   }
 
   #onControl(opcode: number, mem: Uint8Array, ptr: number, len: number): void {
+    Inbound.controls++;
     const data = len ? mem.slice(ptr, ptr + len) : EMPTY;
     if (opcode === Opcode.Ping) return void this.#out.push({ type: "ping", data });
     if (opcode === Opcode.Pong) return void this.#out.push({ type: "pong", data });
