@@ -54,6 +54,11 @@ export const bufferText: TextCodec = {
     const o = reads.offset;
     return view.latin1Slice(o + start, o + end);
   }),
+  decodeLatin1(bytes, start, end) {
+    const view = reads.of(bytes);
+    const o = reads.offset;
+    return view.latin1Slice(o + start, o + end);
+  },
   encodeInto(text, target, at) {
     const view = writes.of(target);
     return view.utf8Write(text, writes.offset + at, target.length - at);

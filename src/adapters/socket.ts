@@ -109,6 +109,11 @@ export class WebSocketConnection extends SocketFacade(Emitter) {
     this.driver = new ConnectionDriver(conn, transport, this, limits);
   }
 
+  /** @internal DriverHooks: a whole message, straight to its listeners (no event object). */
+  onMessage(data: string | Uint8Array, binary: boolean): void {
+    this.emitMessage(data, binary);
+  }
+
   /** @internal DriverHooks: the socket is its own hooks and event sink (no closures per socket). */
   onEvent(ev: ConnectionEvent): void {
     // The event of every message first, straight to its listeners.

@@ -26,6 +26,11 @@ export interface FrameScannerOptions {
  */
 export interface FrameSink {
   onPiece(info: number, bytes: Uint8Array, ptr: number, len: number, frameLen: number): void;
+  /**
+   * Optional, before the pieces of each scan pass: they lie below `end` in `bytes`, unmasked, and
+   * bytes[ptr of the pass's first piece, end) stay as they are until the next onBatch.
+   */
+  onBatch?(end: number): void;
 }
 
 const U32_MAX = 0xffffffff;
@@ -131,11 +136,12 @@ export class FrameScanner {
       mem = b.bytes;
       words = b.words;
       const count = words[base + L.S_COUNT]!;
+      const consumed = words[base + L.S_CONSUMED]!;
+      sink.onBatch?.(inPtr + consumed);
       let e = tablePtr >> 2;
       for (let i = 0; i < count; i++, e += L.ENTRY_FIELDS) {
         sink.onPiece(words[e + L.E_INFO]!, mem, words[e + L.E_PTR]!, words[e + L.E_LEN]!, words[e + L.E_FRAME_LEN]! >>> 0);
       }
-      const consumed = words[base + L.S_CONSUMED]!;
       inPtr += consumed;
       inLen -= consumed;
       const err = words[base + L.S_ERROR]!;

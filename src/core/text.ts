@@ -12,6 +12,12 @@ export interface TextCodec {
    * runtime has a cheaper way than UTF-8 decoding (Latin-1: Buffer#latin1Slice).
    */
   decodeAscii?(bytes: Uint8Array, start: number, end: number): string;
+  /**
+   * Optional: decodes bytes[start, end) as Latin-1 (each byte the character of its code), where the
+   * runtime has a cheap way (Buffer#latin1Slice). Lets several short ASCII messages of one read be
+   * decoded in one call and cut apart with substring() (src/protocol/inbound.ts).
+   */
+  decodeLatin1?(bytes: Uint8Array, start: number, end: number): string;
   /** Writes `text` as UTF-8 into target[at…] (whole characters only, up to its end); returns the byte count. */
   encodeInto(text: string, target: Uint8Array, at: number): number;
   /** UTF-8 byte length of `text`. */

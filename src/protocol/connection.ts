@@ -14,7 +14,7 @@ import { encoder } from "../core/text.js";
 import { CloseCode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from "./close-codes.js";
 import { Deadlines, Due } from "./deadlines.js";
 import { HandshakeError, InvalidStateError, TimeoutError, WebSocketError, isHandshakeError, isWebSocketError } from "./errors.js";
-import type { Clock, ConnectionEvent, ReadyState } from "./events.js";
+import { itemEvent, type Clock, type ConnectionEvent, type EventItem, type ReadyState } from "./events.js";
 import type { MessageCodec } from "./extensions/codec.js";
 import type { ClientRequestOptions } from "./handshake/client.js";
 import { ClientOpening, ServerOpening } from "./handshake/opening.js";
@@ -30,7 +30,7 @@ export type { MessageCodec } from "./extensions/codec.js";
 
 const EMPTY = new Uint8Array(0);
 /** takeEvents() when nothing happened: shared, never written to. */
-const NO_EVENTS = Object.freeze([]) as unknown as ConnectionEvent[];
+const NO_EVENTS = Object.freeze([]) as unknown as EventItem[];
 
 type Role = "server" | "client";
 
@@ -60,7 +60,7 @@ export class Connection {
   readonly #s: Settings;
   readonly #deadlines: Deadlines;
   /** Events not yet taken: made with the first one (an idle connection holds no list). */
-  #events: ConnectionEvent[] | undefined;
+  #events: EventItem[] | undefined;
   /** Until open: the opening handshake of our role. */
   #opening: ServerOpening | ClientOpening | undefined;
   /** Once open: the receiving half. */
@@ -209,9 +209,13 @@ export class Connection {
     if (!inbound) return;
     const events = (this.#events ??= []);
     const first = events.length;
+    const controls = Inbound.controls;
     const failure = inbound.receive(bytes, events);
-    for (let i = first; i < events.length; i++) {
+    // Pings and close frames: looked for only when the read held control frames.
+    if (Inbound.controls !== controls) for (let i = first; i < events.length; i++) {
       const ev = events[i]!;
+      // Whole messages kept as their data alone (strings, bytes) are neither.
+      if (typeof ev !== "object" || ArrayBuffer.isView(ev)) continue;
       if (ev.type === "ping") {
         if (this.#s.autoPong && this.state === "open") this.#outbound.writeFrame(Opcode.Pong, true, false, ev.data);
       } else if (ev.type === "closing") {
@@ -321,6 +325,18 @@ export class Connection {
 
   /** The events produced since the last call, in order. */
   takeEvents(): ConnectionEvent[] {
+    const e = this.takeItems();
+    if (e === NO_EVENTS) return e as ConnectionEvent[];
+    for (let i = 0; i < e.length; i++) e[i] = itemEvent(e[i]!);
+    return e as ConnectionEvent[];
+  }
+
+  /**
+   * @internal takeEvents() as the connection keeps them: whole messages may be their data alone (a
+   * string: text, bytes: binary; events.ts, EventItem). For the driver, which dispatches those
+   * without making an event object each.
+   */
+  takeItems(): EventItem[] {
     const e = this.#events;
     this.#events = undefined;
     return e && e.length > 0 ? e : NO_EVENTS;

@@ -24,3 +24,25 @@ export type ReadyState = "connecting" | "open" | "closing" | "closed";
 export interface Clock {
   now(): number;
 }
+
+/**
+ * @internal How a Connection keeps its events until they are taken: a whole message whose data
+ * says what it is, a text message delivered as a string or a binary one as bytes, is kept as its
+ * data alone; everything else is a ConnectionEvent. takeEvents() hands out ConnectionEvents only;
+ * the driver takes the items (takeItems) and dispatches the bare ones without the object
+ * (ConnectionDriver). An event object made per message was ~17 % of our JS per message of a 32 B
+ * echo on Bun 1.4.5 (2026-12-02).
+ */
+export type EventItem = ConnectionEvent | string | Uint8Array;
+
+/** The item a whole message is kept as: its data alone unless text arrives as bytes (textAsBytes). */
+export function messageItem(data: string | Uint8Array, binary: boolean): EventItem {
+  return binary || typeof data === "string" ? data : { type: "message", data, binary };
+}
+
+/** An item as the ConnectionEvent it stands for. */
+export function itemEvent(item: EventItem): ConnectionEvent {
+  if (typeof item === "string") return { type: "message", data: item, binary: false };
+  if (ArrayBuffer.isView(item)) return { type: "message", data: item, binary: true };
+  return item;
+}

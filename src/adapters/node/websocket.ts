@@ -228,18 +228,22 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
     driver.pump();
   }
 
+  /** @internal DriverHooks: a whole message (binary ones come without an event object). */
+  onMessage(bytes: string | Uint8Array, binary: boolean): void {
+    let data: unknown = bytes;
+    if (binary && this._binaryType !== "nodebuffer") {
+      const t = this._binaryType;
+      data = t === "arraybuffer" ? asArrayBuffer(bytes as Buffer) : t === "blob" ? new Blob([bytes as unknown as ArrayBuffer]) : [bytes];
+    }
+    this.emit("message", data as RawData, binary);
+  }
+
   /** @internal DriverHooks */
   onEvent(ev: ConnectionEvent): void {
     switch (ev.type) {
-      case "message": {
-        let data: unknown = ev.data;
-        if (ev.binary && this._binaryType !== "nodebuffer") {
-          const t = this._binaryType;
-          data = t === "arraybuffer" ? asArrayBuffer(ev.data as Buffer) : t === "blob" ? new Blob([ev.data as unknown as ArrayBuffer]) : [ev.data];
-        }
-        this.emit("message", data as RawData, ev.binary);
+      case "message":
+        this.onMessage(ev.data, ev.binary);
         break;
-      }
       case "fragment":
         this.emit("fragment", ev.data as Buffer, ev.binary, ev.first, ev.last);
         break;
