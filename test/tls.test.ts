@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
+import net from "node:net";
 import { readSlowly } from "./helpers/frames.js";
 import WS from "ws";
 import { WebSocketServer, connect, type WebSocket } from "../src/node.js";
@@ -47,6 +48,32 @@ describe("wss://", () => {
     const ws = connect(url);
     const [code] = await new Promise<[number]>((r) => ws.once("close", (c) => r([c])));
     expect(code).toBe(1006);
+  });
+});
+
+// The own listener's `tls` (ours: ws has no own TLS listener) kept a TCP peer that never sent a
+// ClientHello, or half of one, until Node's TLS handshakeTimeout (120 s): handshakeTimeout bounds it.
+describe("wss:// on the own listener: a peer that never completes the TLS handshake", () => {
+  it("is cut at handshakeTimeout (1 s), silent or after half a ClientHello; tls.handshakeTimeout still wins", async () => {
+    const servers = [new WebSocketServer({ port: 0, host: "127.0.0.1", tls: { cert, key }, handshakeTimeout: 1000 }), new WebSocketServer({ port: 0, host: "127.0.0.1", tls: { cert, key, handshakeTimeout: 2500 }, handshakeTimeout: 1000 })];
+    try {
+      await Promise.all(servers.map((s) => new Promise((r) => s.once("listening", () => r(undefined)))));
+      const peer = (server: WebSocketServer, bytes: Buffer) =>
+        new Promise<number | string>((resolve) => {
+          const t0 = Date.now();
+          const s = net.connect((server.address() as AddressInfo).port, "127.0.0.1", () => bytes.length && s.write(bytes));
+          s.on("error", () => {});
+          const timer = setTimeout(() => (s.destroy(), resolve("open after 5 s")), 5000);
+          s.on("close", () => (clearTimeout(timer), resolve(Date.now() - t0)));
+        });
+      // A TLS record header announcing a 512-byte ClientHello, and 4 bytes of it.
+      const half = Buffer.from("160301020001000200", "hex");
+      const [silent, partial, own] = await Promise.all([peer(servers[0]!, Buffer.alloc(0)), peer(servers[0]!, half), peer(servers[1]!, Buffer.alloc(0))]);
+      const within = (ms: number | string, lo: number, hi: number) => (typeof ms === "number" && ms >= lo && ms < hi ? "cut" : ms);
+      expect([within(silent, 900, 2000), within(partial, 900, 2000), within(own, 2400, 3500)]).toEqual(["cut", "cut", "cut"]);
+    } finally {
+      await Promise.all(servers.map((s) => closeServer(s)));
+    }
   });
 });
 

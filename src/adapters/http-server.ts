@@ -162,6 +162,14 @@ class HeadTimeouts {
   }
 }
 
+/**
+ * The TLS handshake of an https door gets handshakeTimeout too (tls.Server's option): a peer that
+ * never sends its ClientHello, or half of one, is dropped then. Deno's node:https honours it (a
+ * silent peer was kept for good before: still open after 45 s on Deno 2.9); Bun's (1.4) ignores it
+ * and closes such a peer after ~12 s of its own.
+ */
+const tlsDeadline = (ms: number = DEFAULT_LIMITS.handshakeTimeout): { handshakeTimeout?: number } => (ms > 0 ? { handshakeTimeout: ms } : {});
+
 type HttpServeOptions = ServeOptions & Required<Pick<ServeOptions, "fetch">>;
 
 /** Listens on node:http (https with `tls`): `fetch` answers plain requests, upgrades run on `makeConnection`'s connections. */
@@ -187,9 +195,9 @@ export function serveHttp(options: HttpServeOptions, onConnection: OnConnection,
   const addr: ServerAddress = { hostname, port: options.port ?? 0 };
   const started = (async () => {
     const server = secure
-      ? (await import("node:https")).createServer({ cert: pem(options.tls!.cert), key: pem(options.tls!.key) }, onRequest)
+      ? (await import("node:https")).createServer({ cert: pem(options.tls!.cert), key: pem(options.tls!.key), ...tlsDeadline(options.handshakeTimeout) }, onRequest)
       : (await import("node:http")).createServer(onRequest);
-    // On https, from the end of the TLS handshake (whose own time is the runtime's to bound): requests come on that socket.
+    // On https, from the end of the TLS handshake (bounded by tlsDeadline): requests come on that socket.
     server.on(secure ? "secureConnection" : "connection", (socket: Socket) => heads.connected(socket));
     server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Uint8Array) => {
       heads.upgraded(socket as Socket);

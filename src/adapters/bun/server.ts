@@ -20,22 +20,28 @@ export function serve(options: ServeOptions, onConnection: OnConnection): Server
 
 function listen(options: ServeOptions, onConnection: OnConnection): Server {
   const open = new OpenSockets(onConnection, options);
+  const socket = handlers((s) => {
+    s.setNoDelay?.(true);
+    const conn = bunConnection(options);
+    const transport = new BunTransport(s);
+    const ws = new WebSocketConnection(conn, transport, options);
+    transport.ws = ws;
+    transport.gate = new UpgradeGate(ws, options);
+    acceptOn(ws, conn, options, defaultDeflateEngine, open.accepted);
+    ws.driver.requestFlush(); // starts the handshake timeout before the first byte
+  });
+  // TLS: with a `handshake` handler Bun calls `open` when the TCP connection is accepted, so the
+  // handshake timeout runs from there; without one, only once the TLS handshake is over (or the
+  // peer gone): a peer that never sent a ClientHello, or half of one, held its socket for good.
+  // A failed handshake closes the socket.
+  if (options.tls) socket.handshake = (s, success) => void (success || s.data?.destroy());
   const server = bun().listen({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
     tls: options.tls ? { cert: pem(options.tls.cert), key: pem(options.tls.key) } : undefined,
     ...(options.reusePort ? { reusePort: true } : {}),
     allowHalfOpen: true, // a peer's FIN: what is queued still goes out (handlers' end)
-    socket: handlers((s) => {
-      s.setNoDelay?.(true);
-      const conn = bunConnection(options);
-      const transport = new BunTransport(s);
-      const ws = new WebSocketConnection(conn, transport, options);
-      transport.ws = ws;
-      transport.gate = new UpgradeGate(ws, options);
-      acceptOn(ws, conn, options, defaultDeflateEngine, open.accepted);
-      ws.driver.requestFlush(); // starts the handshake timeout before the first byte
-    }),
+    socket,
   });
   const addr = { hostname: server.hostname, port: server.port };
   options.onListen?.(addr);

@@ -158,7 +158,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       // The opening handshake's deadline covers the request head too (slowloris): Node's own timers.
       const ht = options.handshakeTimeout ?? 0;
       const timeouts: http.ServerOptions = ht > 0 ? { headersTimeout: ht, requestTimeout: ht, connectionsCheckingInterval: Math.min(1000, ht) } : {};
-      const server = options.tls ? https.createServer({ ...options.tls, ...timeouts }, answer426) : http.createServer(timeouts, answer426);
+      // With `tls` (ours: ws has no own TLS listener) the TLS handshake gets it too, unless the tls
+      // options set their own: Node's default (120 s) held a peer that never sent a ClientHello.
+      const tlsDeadline = ht > 0 ? { handshakeTimeout: ht } : {};
+      const server = options.tls ? https.createServer({ ...tlsDeadline, ...options.tls, ...timeouts }, answer426) : http.createServer(timeouts, answer426);
       // A client that resets during the TLS handshake is not a server error.
       server.on("tlsClientError", (_e: Error, socket: Duplex) => socket.destroy());
       this._server = server;
