@@ -80,7 +80,7 @@ export class Connection {
     if (role === "client") this.#flags = C_CLIENT;
     this.#s = resolveSettings(options);
     this.#deadlines = new Deadlines(options.clock, this.#s);
-    this.#outbound = new Outbound(role === "client", this.#s.text, this.#s.allocate, this.#s.fragmentSize);
+    this.#outbound = new Outbound(role === "client", this.#s);
   }
 
   get role(): Role {
