@@ -18,6 +18,7 @@ import { CloseCode, isValidWireCloseCode } from "../../protocol/close-codes.js";
 import { driveSocket, Http2StreamTransport, SocketTransport } from "./socket-driver.js";
 import type { DriverLimits } from "../driver.js";
 import { SocketFacade, protoDefaults, CONNECTING, OPEN, CLOSING, CLOSED } from "../facade.js";
+import type { Topics } from "../topics.js";
 import type { SocketEvents } from "../events.js";
 import { messages } from "../whatwg.js";
 import { binaryAsBuffer } from "./buffers.js";
@@ -160,6 +161,10 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
   declare _wss: { _release(ws: WebSocket): void } | null;
   /** @internal The options the socket is driven with (ws's receiver options plus ours). */
   _options: SocketOptions;
+  /** @internal Own fields here (prototype defaults in the shared façade): most Node sockets write them. */
+  override _readyState: number = CONNECTING;
+  /** @internal */
+  override _topics: Topics | undefined = undefined;
   /** Sends waiting behind a Blob being read (ws keeps the order of sends). */
   declare private queue: ((err?: Error) => void)[] | undefined;
 
@@ -218,7 +223,7 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
     // An HTTP/2 stream (RFC 8441) gets its writes in slices (socket-driver.ts, Http2StreamTransport).
     const Transport = "rstCode" in socket && "session" in socket ? Http2StreamTransport : SocketTransport;
     const transport = (this.transport = new Transport(socket, !this._isServer));
-    const driver = (this.driver = driveSocket(socket, transport, conn, this, o));
+    const driver = (this.driver = driveSocket(socket, this as this & { conn: Connection; transport: SocketTransport }, o));
     driver.pump();
     // What came with the upgrade is read on the next tick, as ws's socket.unshift() has it: after
     // the 'connection' listener (or the code after the 'upgrade') has added its listeners.
