@@ -224,7 +224,7 @@ export class Connection extends Deadlines {
     if (!inbound) return;
     const events = (this.#events ??= []);
     const first = events.length;
-    const failure = inbound.receive(bytes, events);
+    const failure = inbound.receive(bytes, events, this.#outbound.codec);
     for (let i = first; i < events.length; i++) {
       const ev = events[i]!;
       if (ev.type === "ping") {
