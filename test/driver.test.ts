@@ -115,9 +115,9 @@ function setup(
   const t = options.transport ?? new FakeTransport();
   const s = { conn, t, events: [] as string[], errors: [] as Error[] } as Setup;
   s.driver = new ConnectionDriver(
-    conn,
-    t,
     {
+      conn,
+      transport: t,
       onEvent: (ev) => {
         s.events.push(label(ev));
         if (ev.type === "error") s.errors.push(ev.error);

@@ -24,6 +24,16 @@ export interface DriverHooks {
   onDrain?(): void;
 }
 
+/**
+ * The socket a driver runs for: where its events go, and the connection and transport it drives,
+ * read from there rather than kept twice (issue 19: two fields less in every driver). Both are set
+ * before the driver is made and never change.
+ */
+export interface DriverOwner extends DriverHooks {
+  readonly conn: Connection | undefined;
+  readonly transport: Transport | undefined;
+}
+
 /** How long a transport may linger after we ended it (and flushed it) before it is destroyed. */
 const LINGER_MS = 5_000;
 
@@ -40,7 +50,11 @@ function isMessage(ev: EventItem): boolean {
 const F_DISPATCHING = 1, F_FLUSH_QUEUED = 2, F_ENDED = 4, F_CLOSED = 8, F_CONGESTED = 16, F_USER_PAUSED = 32, F_DIRECT_READS = 64, F_PUBLISH_QUEUED = 128;
 
 export class ConnectionDriver {
-  /** The connection's next deadline, in the shared timer wheel: made when first needed, dropped with its closure when none is left (an open connection without keepalive or idle timeout: ~140 B). */
+  /**
+   * The connection's next deadline, in the shared timer wheel: made when first needed, dropped with
+   * its closure when none is left (an open connection without keepalive or idle timeout: ~140 B).
+   * Once the transport is ended, the linger timer (no deadline runs then).
+   */
   #timer: WheelTimer | undefined;
   /** Whether the transport reads into conn.receiveWindow() (reported for tests and diagnostics). */
   get directReads(): boolean { return (this.#flags & F_DIRECT_READS) !== 0; }
@@ -58,22 +72,24 @@ export class ConnectionDriver {
   /** Made when bytes first wait in the transport, dropped when they have all left: idle connections hold none. */
   #watch: ProgressWatch | undefined;
   readonly #limits: DriverLimits;
-  #linger: WheelTimer | undefined;
+  /** The socket this driver runs for (its connection, transport and event sink). */
+  readonly #hooks: DriverOwner;
 
-  readonly #transport: Transport;
-  readonly #hooks: DriverHooks;
-
-  constructor(
-    readonly conn: Connection,
-    transport: Transport,
-    hooks: DriverHooks,
-    limits: DriverLimits = {},
-  ) {
-    this.#transport = transport;
-    this.#hooks = hooks;
-    if (!transport.vectored) conn.coalesceOutgoing();
-    conn.useClock(systemClock);
+  /** `owner`: its `conn` and `transport` are set, and stay. */
+  constructor(owner: DriverOwner, limits: DriverLimits = {}) {
+    this.#hooks = owner;
+    if (!this.#transport.vectored) this.conn.coalesceOutgoing();
+    this.conn.useClock(systemClock);
     this.#limits = limits;
+  }
+
+  /** The connection driven (the owner's). */
+  get conn(): Connection {
+    return this.#hooks.conn!;
+  }
+
+  get #transport(): Transport {
+    return this.#hooks.transport!;
   }
 
   /** Watches the bytes waiting in the transport (`pending` of them now) for progress. */
@@ -106,7 +122,6 @@ export class ConnectionDriver {
     this.#flags |= F_CLOSED;
     this.#timer?.clear();
     this.#watch?.stop();
-    this.#linger?.clear();
     this.conn.transportClosed();
     this.pump();
   }
@@ -352,7 +367,7 @@ export class ConnectionDriver {
     if (this.#flags & F_CLOSED) return;
     // A peer that never closes its side must not hold the transport forever; one still taking the
     // bytes we queued is given the time it needs (the progress watch covers one that stops).
-    const linger = (this.#linger = new WheelTimer(() => {
+    const linger = (this.#timer = new WheelTimer(() => {
       if (this.#flags & F_CLOSED) return;
       if (this.#transport.pending?.() && this.#watch?.running) linger.set(LINGER_MS);
       else this.#transport.destroy();

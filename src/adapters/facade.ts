@@ -72,14 +72,14 @@ export function SocketFacade<E extends EmitterClass>(Emitter: E): (abstract new 
     driver: ConnectionDriver | undefined = undefined;
     /** @internal For the bytes it holds that the driver already handed it. */
     transport: Transport | undefined = undefined;
-    /** @internal A floor under readyState, set by terminate() or a failed handshake before the connection knows. */
-    _readyState: number = CONNECTING;
+    /** @internal A floor under readyState, set by terminate() or a failed handshake before the connection knows (a prototype default: CONNECTING). */
+    declare _readyState: number;
     /** @internal As in ws, CLOSED means 'close' was emitted: until then the state reads CLOSING. */
     declare _closeEmitted: boolean;
     /** @internal */
     declare _bufferedAmount: number;
-    /** @internal */
-    _topics: Topics | undefined = undefined;
+    /** @internal The server's topics, for a server's sockets (a prototype default: undefined). */
+    declare _topics: Topics | undefined;
 
     #topics(what: string): Topics {
       if (!this._topics) throw new TypeError(`${what}: only a server's sockets have topics`);
@@ -158,7 +158,9 @@ export function SocketFacade<E extends EmitterClass>(Emitter: E): (abstract new 
     }
   }
   // Written by few sockets (at their close, or sends after it): defaults on the prototype.
-  protoDefaults(Facade.prototype, { _closeEmitted: false, _bufferedAmount: 0 });
+  // So are a floor under readyState (written by terminate()) and topics (a server's sockets): a façade
+  // that writes them for every socket declares them as fields of its own (the Node WebSocket does).
+  protoDefaults(Facade.prototype, { _closeEmitted: false, _bufferedAmount: 0, _readyState: CONNECTING, _topics: undefined });
   return Facade;
 }
 

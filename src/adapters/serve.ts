@@ -70,9 +70,9 @@ export class OpenSockets {
     topics.onError = (err) => console.error("wasmsocket: publish/subscribe broker:", err);
     this.accepted = (ws, request) => {
       this.#open.add(ws);
-      ws._topics = topics;
       // The socket tells us of its close itself (socket.ts onEvent), before its 'close' listeners:
-      // no listener closure per connection (~150 B each with its scope and list).
+      // no listener closure per connection (~150 B each with its scope and list). It finds its
+      // topics through us (socket.ts).
       ws._server = this;
       onConnection(ws, request);
     };

@@ -2,7 +2,7 @@
 // to a sink. One core call per slice of input (not per frame); the sink walks the table.
 import { core } from "./select.js";
 import type { CoreBackend } from "./backend.js";
-import { arenaOf, receiveWindowOf, SLICE, TABLE_CAPACITY, TAIL_ROOM } from "./arena.js";
+import { arenaOf, receiveWindowOf, SLICE, TABLE_CAPACITY } from "./arena.js";
 import * as L from "./layout.js";
 import { ScanError } from "./layout.js";
 
@@ -61,9 +61,8 @@ export class FrameScanner {
    * anew, so an idle connection holds none.
    */
   #live: Int32Array | undefined;
-  /** Bytes a scan could not use yet (a split header or control frame); held only while there are some. */
+  /** Bytes a scan could not use yet (a split header or control frame), exactly; held only while there are some. */
   #tail: Uint8Array | undefined;
-  #tailLen = 0;
 
   constructor(options: FrameScannerOptions) {
     this.#backend = core();
@@ -77,9 +76,10 @@ export class FrameScanner {
 
   /**
    * After a header rule was broken: the offending frame's first two bytes (b0 << 8 | b1), or -1.
-   * Only meaningful for errors found in a frame header (opcode, RSV, mask, lengths).
+   * Only meaningful for errors found in a frame header (opcode, RSV, mask, lengths). A prototype
+   * default (-1): written only when a scan fails, so not a field of every idle connection.
    */
-  errorHeader = -1;
+  declare errorHeader: number;
 
   /**
    * Scans `chunk`, calling `sink.onPiece` for each frame piece in order. Returns the first rule
@@ -121,8 +121,9 @@ export class FrameScanner {
     const base = statePtr >> 2;
     let mem = b.bytes;
     let words = b.words;
-    const tailLen = this.#tailLen;
-    if (tailLen > 0) mem.set(this.#tail!.subarray(0, tailLen), windowPtr - tailLen);
+    const tail = this.#tail;
+    const tailLen = tail ? tail.length : 0;
+    if (tail) mem.set(tail, windowPtr - tailLen);
     const config = this.#config;
     words[base + L.S_CONFIG] = config[L.S_CONFIG]!;
     words[base + L.S_MAX_FRAME] = config[L.S_MAX_FRAME]!;
@@ -149,16 +150,16 @@ export class FrameScanner {
         // Scanning stopped at the offending frame: keep its first two bytes for the error message.
         this.errorHeader = inLen > 0 ? (mem[inPtr]! << 8) | (inLen > 1 ? mem[inPtr + 1]! : 0) : -1;
         this.#saveState(words, base);
-        this.#tailLen = 0;
+        this.#tail = undefined;
         return err;
       }
       if (count < TABLE_CAPACITY) break;
     }
     this.#saveState(words, base);
-    // What is left is at most an incomplete header or control frame (< TAIL_ROOM bytes).
-    if (inLen > 0) (this.#tail ??= new Uint8Array(TAIL_ROOM)).set(mem.subarray(inPtr, inPtr + inLen));
-    else this.#tail = undefined;
-    this.#tailLen = inLen;
+    // What is left is at most an incomplete header or control frame (< TAIL_ROOM bytes), copied out:
+    // a small copy per read that ends inside a frame head (the TAIL_ROOM buffer it went into before
+    // was made anew too whenever the read before had left none).
+    this.#tail = inLen > 0 ? mem.slice(inPtr, inPtr + inLen) : undefined;
     return ScanError.None;
   }
 
@@ -171,3 +172,4 @@ export class FrameScanner {
     for (let i = 0; i < LIVE_FIELDS; i++) live[i] = words[base + L.S_PHASE + i]!;
   }
 }
+Object.defineProperty(FrameScanner.prototype, "errorHeader", { value: -1, writable: true, configurable: true, enumerable: false });

@@ -42,23 +42,25 @@ interface Agreed {
 }
 
 const C_CLOSE_RECEIVED = 1, C_SHOULD_CLOSE = 2, C_CLOSED = 4, C_CLIENT = 8;
+/** The ready state, in bits 4-5 of the flags: an index into STATES. */
+const S_SHIFT = 4, S_MASK = 3 << S_SHIFT, S_CONNECTING = 0, S_OPEN = 1 << S_SHIFT, S_CLOSING = 2 << S_SHIFT, S_CLOSED = 3 << S_SHIFT;
+const STATES: readonly ReadyState[] = ["connecting", "open", "closing", "closed"];
 
 /**
- * Fields are few on purpose: an idle server connection is one object per part (this one, its
- * deadlines, inbound and outbound), and the engines size each by its field count (JSC: up to 12
- * fields in 112 B, up to 18 in 160 B). Rare ones are prototype defaults (closeCode, closeReason)
- * or flags (the role), and the codec is the outbound's.
+ * Fields are few on purpose: an idle server connection is one object per part (this one, with its
+ * deadlines as base class, inbound and outbound), and the engines size each by its field count
+ * (JSC: up to 12 fields in 112 B, up to 18 in 160 B). Rare ones are prototype defaults (protocol,
+ * extensions, closeCode, closeReason) or flags (the role, the ready state), and the codec is the
+ * outbound's.
  */
-export class Connection {
-  state: ReadyState = "connecting";
-  protocol = "";
-  extensions = "";
+export class Connection extends Deadlines {
+  /** The subprotocol and extensions agreed on (prototype defaults: "", written when not empty). */
+  declare protocol: string;
+  declare extensions: string;
   /** The close code and reason that ended (or are ending) the connection (prototype defaults: 1006, ""). */
   declare closeCode: number;
   declare closeReason: string;
 
-  readonly #s: Settings;
-  readonly #deadlines: Deadlines;
   /** Events not yet taken: made with the first one (an idle connection holds no list). */
   #events: EventItem[] | undefined;
   /** Until open: the opening handshake of our role. */
@@ -70,17 +72,30 @@ export class Connection {
   readonly #outbound: Outbound;
   /**
    * Flags in one integer (8 B per idle connection each, not 32): C_CLOSE_RECEIVED (the peer's close
-   * frame arrived; ours is the outbound's closeSent), C_SHOULD_CLOSE, C_CLOSED, C_CLIENT (the role).
+   * frame arrived; ours is the outbound's closeSent), C_SHOULD_CLOSE, C_CLOSED, C_CLIENT (the role),
+   * and the ready state (S_*).
    */
   #flags = 0;
   /** What received bytes decided (a failure, or the peer's close), applied when the adapter next takes outgoing bytes (#settle). */
   #pending: WebSocketError | { type: "closing"; code: number; reason: string } | undefined;
 
   constructor(role: Role, options: ConnectionOptions = {}) {
+    super(options.clock, resolveSettings(options));
     if (role === "client") this.#flags = C_CLIENT;
-    this.#s = resolveSettings(options);
-    this.#deadlines = new Deadlines(options.clock, this.#s);
-    this.#outbound = new Outbound(role === "client", this.#s.text, this.#s.allocate, this.#s.fragmentSize);
+    this.#outbound = new Outbound(role === "client", this.settings);
+  }
+
+  /** "connecting", "open", "closing" or "closed". */
+  get state(): ReadyState {
+    return STATES[(this.#flags & S_MASK) >> S_SHIFT]!;
+  }
+
+  #setState(state: number): void {
+    this.#flags = (this.#flags & ~S_MASK) | state;
+  }
+
+  #is(state: number): boolean {
+    return (this.#flags & S_MASK) === state;
   }
 
   get role(): Role {
@@ -92,14 +107,14 @@ export class Connection {
   /** Server role: starts reading an upgrade request. */
   static server(options: ConnectionOptions = {}): Connection {
     const c = new Connection("server", options);
-    c.#opening = new ServerOpening(c.#s);
+    c.#opening = new ServerOpening(c.settings);
     return c;
   }
 
   /** Client role: writes the upgrade request for `url` to the outbox. */
   static client(url: string | URL, options: ConnectionOptions & ClientRequestOptions = {}): Connection {
     const c = new Connection("client", options);
-    const opening = new ClientOpening(typeof url === "string" ? new URL(url) : url, options, c.#s);
+    const opening = new ClientOpening(typeof url === "string" ? new URL(url) : url, options, c.settings);
     c.#opening = opening;
     c.#outbound.writeRaw(opening.request);
     return c;
@@ -124,7 +139,7 @@ export class Connection {
   /** Server role: answers the pending request with 101 and opens the connection. */
   accept(options: AcceptOptions & { codec?: MessageCodec } = {}): void {
     const opening = this.#opening;
-    if (!(opening instanceof ServerOpening) || !opening.request || this.state !== "connecting") throw new InvalidStateError("no upgrade request to accept");
+    if (!(opening instanceof ServerOpening) || !opening.request || !this.#is(S_CONNECTING)) throw new InvalidStateError("no upgrade request to accept");
     // The response is built first: invalid options throw with the request still pending.
     this.#outbound.writeRaw(opening.accept(options));
     this.#becomeOpen(options.protocol ?? "", options.extensions ?? "", options.codec);
@@ -133,7 +148,7 @@ export class Connection {
 
   /** Server role: refuses the pending request with an HTTP error and closes. */
   reject(status = 400, headers: Record<string, string> = {}, message?: string): void {
-    if (this.state !== "connecting" || this.role !== "server") throw new InvalidStateError("no upgrade request to reject");
+    if (!this.#is(S_CONNECTING) || this.role !== "server") throw new InvalidStateError("no upgrade request to reject");
     const response = rejectResponse(status, headers, message);
     this.#opening = undefined;
     this.#outbound.writeRaw(response);
@@ -141,13 +156,13 @@ export class Connection {
   }
 
   #becomeOpen(protocol: string, extensions: string, codec: MessageCodec | undefined): void {
-    this.state = "open";
-    this.protocol = protocol;
-    this.extensions = extensions;
+    this.#setState(S_OPEN);
+    if (protocol) this.protocol = protocol;
+    if (extensions) this.extensions = extensions;
     this.#opening = undefined;
     this.#outbound.useCodec(codec);
-    this.#deadlines.opened();
-    this.#inbound = new Inbound(this.role, this.#s, codec);
+    this.timeOpened();
+    this.#inbound = new Inbound(this.role, this.settings, codec);
     (this.#events ??= []).push({ type: "open", protocol, extensions });
   }
 
@@ -178,8 +193,8 @@ export class Connection {
   /** Feeds bytes received from the transport. */
   receive(bytes: Uint8Array): void {
     if (this.#flags & (C_CLOSED | C_SHOULD_CLOSE)) return;
-    this.#deadlines.received();
-    if (this.state === "connecting") return this.#receiveHandshake(bytes);
+    this.timeReceived();
+    if (this.#is(S_CONNECTING)) return this.#receiveHandshake(bytes);
     this.#receiveFrames(bytes);
   }
 
@@ -197,8 +212,8 @@ export class Connection {
     const w = this.#window;
     if (!w) throw new InvalidStateError("receiveFromWindow: no window was handed out");
     if (this.#flags & (C_CLOSED | C_SHOULD_CLOSE)) return;
-    this.#deadlines.received();
-    if (this.state === "connecting") return this.#receiveHandshake(w.slice(0, n));
+    this.timeReceived();
+    if (this.#is(S_CONNECTING)) return this.#receiveHandshake(w.slice(0, n));
     // On a core that changed since the window was handed out, the bytes are copied out.
     this.#receiveFrames(this.#inbound?.receiveWindow() === w ? n : w.slice(0, n));
   }
@@ -210,14 +225,14 @@ export class Connection {
     const events = (this.#events ??= []);
     const first = events.length;
     const controls = Inbound.controls;
-    const failure = inbound.receive(bytes, events);
+    const failure = inbound.receive(bytes, events, this.#outbound.codec);
     // Pings and close frames: looked for only when the read held control frames.
     if (Inbound.controls !== controls) for (let i = first; i < events.length; i++) {
       const ev = events[i]!;
       // Whole messages kept as their data alone (strings, bytes) are neither.
       if (typeof ev !== "object" || ArrayBuffer.isView(ev)) continue;
       if (ev.type === "ping") {
-        if (this.#s.autoPong && this.state === "open") this.#outbound.writeFrame(Opcode.Pong, true, false, ev.data);
+        if (this.settings.autoPong && this.#is(S_OPEN)) this.#outbound.writeFrame(Opcode.Pong, true, false, ev.data);
       } else if (ev.type === "closing") {
         this.#pending = ev;
       }
@@ -256,7 +271,7 @@ export class Connection {
     // Echo the peer's code and reason (RFC 6455 §5.5.1; ws echoes the reason too); a close without
     // a code is answered without one.
     if (!this.#outbound.closeSent) this.#outbound.close(code === CloseCode.NoStatus ? undefined : code, reason);
-    this.state = "closing";
+    this.#setState(S_CLOSING);
     // Both close frames are exchanged: the server closes the TCP connection; a client ends its side
     // too (as ws does; a server that waits for the client's FIN would otherwise hold it until the
     // close timeout) and waits for the server's close within the driver's linger time.
@@ -265,13 +280,13 @@ export class Connection {
 
   /** Fails the connection (RFC 6455 §7.1.7): send the error's close code, then close. */
   #applyFailure(err: WebSocketError): void {
-    if (this.state === "connecting") return this.#finishNow();
-    if (!this.#outbound.closeSent && this.state === "open") {
+    if (this.#is(S_CONNECTING)) return this.#finishNow();
+    if (!this.#outbound.closeSent && this.#is(S_OPEN)) {
       this.closeCode = err.closeCode;
       this.closeReason = "";
       this.#outbound.close(err.closeCode, "");
     }
-    this.state = "closing";
+    this.#setState(S_CLOSING);
     this.#flags |= C_SHOULD_CLOSE;
   }
 
@@ -343,8 +358,8 @@ export class Connection {
   }
 
   #assertOpen(what: string): boolean {
-    if (this.state === "open") return true;
-    if (this.state === "connecting") throw new InvalidStateError(`${what}: the connection is not open yet`);
+    if (this.#is(S_OPEN)) return true;
+    if (this.#is(S_CONNECTING)) throw new InvalidStateError(`${what}: the connection is not open yet`);
     return false; // closing or closed: dropped, as browsers do
   }
 
@@ -364,7 +379,7 @@ export class Connection {
    * middle of a fragmented message.
    */
   sendPrepared(msg: PreparedMessage): boolean {
-    if (this.state !== "open") return false;
+    if (!this.#is(S_OPEN)) return false;
     return this.#outbound.sendPrepared(msg, this.role === "client");
   }
 
@@ -398,16 +413,16 @@ export class Connection {
     this.#settle();
     if (code !== CloseCode.Normal && code !== CloseCode.NoStatus && !isValidWireCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
     if (encoder.encode(reason).length > MAX_CLOSE_REASON_BYTES) throw new RangeError("close reason over 123 bytes");
-    if (this.state === "connecting") {
+    if (this.#is(S_CONNECTING)) {
       if (this.request) return this.reject(503);
       return this.#finishNow();
     }
-    if (this.state !== "open") return;
+    if (!this.#is(S_OPEN)) return;
     this.closeCode = code;
     this.closeReason = code === CloseCode.NoStatus ? "" : reason;
     this.#outbound.close(code === CloseCode.NoStatus ? undefined : code, this.closeReason);
-    this.state = "closing";
-    this.#deadlines.closeSent();
+    this.#setState(S_CLOSING);
+    this.timeCloseSent();
   }
 
   // ---- Transport and time ------------------------------------------------------------------
@@ -417,7 +432,7 @@ export class Connection {
     if (this.#flags & C_CLOSED) return;
     this.#settle();
     const clean = this.#outbound.closeSent && (this.#flags & C_CLOSE_RECEIVED) !== 0;
-    if (!(this.#flags & C_CLOSE_RECEIVED) && this.state !== "connecting") {
+    if (!(this.#flags & C_CLOSE_RECEIVED) && !this.#is(S_CONNECTING)) {
       this.closeCode = CloseCode.Abnormal;
       this.closeReason = "";
     }
@@ -434,7 +449,7 @@ export class Connection {
     if (this.#flags & C_CLOSED) return;
     this.#flags |= C_CLOSED;
     this.#outbound.codec?.close?.();
-    this.state = "closed";
+    this.#setState(S_CLOSED);
     this.closeCode = code;
     this.closeReason = reason;
     (this.#events ??= []).push({ type: "close", code, reason, wasClean });
@@ -445,7 +460,7 @@ export class Connection {
    * queued behind a large send leaves only now, so its timeout starts again from here.
    */
   outgoingFlushed(): void {
-    if (this.#outbound.closeSent && !(this.#flags & C_CLOSED)) this.#deadlines.flushed();
+    if (this.#outbound.closeSent && !(this.#flags & C_CLOSED)) this.timeFlushed();
   }
 
   /**
@@ -453,20 +468,20 @@ export class Connection {
    * clock when it starts running the connection): its deadlines are measured from now on.
    */
   useClock(clock: Clock): void {
-    if (!this.#deadlines.hasClock && !(this.#flags & C_CLOSED)) this.#deadlines.useClock(clock, this.state === "connecting");
+    if (!this.hasClock && !(this.#flags & C_CLOSED)) this.startClock(clock, this.#is(S_CONNECTING));
   }
 
   /** Milliseconds until `tick()` must be called, or undefined if no timer is needed (or no clock was given). */
   nextDeadline(): number | undefined {
     if (this.#flags & (C_CLOSED | C_SHOULD_CLOSE)) return undefined;
-    return this.#deadlines.delay(this.state === "open");
+    return this.timeDelay(this.state);
   }
 
   /** Runs what is due on the clock now: timeouts and keepalive pings. */
   tick(): void {
     this.#settle();
     if (this.#flags & (C_CLOSED | C_SHOULD_CLOSE)) return;
-    switch (this.#deadlines.due(this.state === "open")) {
+    switch (this.timeDue(this.state)) {
       case Due.HandshakeTimeout:
         (this.#events ??= []).push({ type: "error", error: new TimeoutError("opening handshake timed out", "WS_ERR_HANDSHAKE_TIMEOUT") });
         return this.#finishNow();
@@ -485,6 +500,6 @@ export class Connection {
   }
 }
 // Written only once a connection closes: defaults on the prototype, not a field in every connection.
-for (const [name, value] of [["closeCode", CloseCode.Abnormal], ["closeReason", ""]] as const) {
+for (const [name, value] of [["protocol", ""], ["extensions", ""], ["closeCode", CloseCode.Abnormal], ["closeReason", ""]] as const) {
   Object.defineProperty(Connection.prototype, name, { value, writable: true, configurable: true, enumerable: false });
 }

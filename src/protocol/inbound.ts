@@ -49,16 +49,23 @@ function decodeAscii(t: TextCodec, mem: Uint8Array, ptr: number, end: number): s
   return t.decodeAscii ? t.decodeAscii(mem, ptr, end) : t.decode(mem, ptr, end);
 }
 
-/** A compressed message, complete, waiting for the walk to end: it goes in at event index `at`. */
+/**
+ * A compressed message, complete, holding its place among the walk's events until the walk ends:
+ * then it is inflated and replaced by its 'message' (the codec and the UTF-8 check may use core
+ * memory, which holds the frames being walked).
+ */
 interface PendingInflate {
-  at: number;
+  type: typeof INFLATE;
   compressed: Uint8Array;
   binary: boolean;
 }
+const INFLATE = "inflate";
 
 /**
  * The scanner is this object's base class rather than a field: an idle connection holds one object
- * and one reference less (~40 B).
+ * and one reference less (~40 B). Fields are few (12, a 112 B JSC cell: 17 took 160 B): the codec
+ * is the connection's, passed to receive(); compressed messages wait in the event list itself; a
+ * failure is what #stopped holds until receive() returns it.
  */
 export class Inbound extends FrameScanner implements FrameSink {
   /**
@@ -68,7 +75,6 @@ export class Inbound extends FrameScanner implements FrameSink {
    */
   static controls = 0;
   readonly #s: Settings;
-  readonly #codec: MessageCodec | undefined;
   /** Pieces of a message that did not arrive whole: made the first time one does. */
   #message: MessageAssembler | undefined;
   /** The caller's event list during a receive() (none outside one). */
@@ -79,15 +85,13 @@ export class Inbound extends FrameScanner implements FrameSink {
   #frames = 0;
   /** Fragments mode: bytes of the current message delivered so far, plus one per fragment. */
   #partsLen = 0;
-  /** Set once a close frame or an error means later frames must be ignored. */
-  #stopped = false;
-  #failure: WebSocketError | undefined;
   /**
-   * Compressed messages are inflated after the walk, in order: the codec and the UTF-8 check may
-   * use core memory, which holds the frames being walked.
+   * Set once a close frame or an error means later frames must be ignored: the error itself until
+   * receive() returns it, true after.
    */
-  #inflate: PendingInflate[] | undefined;
+  #stopped: boolean | WebSocketError = false;
 
+  /** `codec`: the one agreed in the opening handshake (RSV1 is allowed with one); receive() is given it. */
   constructor(role: "server" | "client", settings: Settings, codec: MessageCodec | undefined) {
     super({
       role,
@@ -97,7 +101,6 @@ export class Inbound extends FrameScanner implements FrameSink {
       skipUtf8: settings.skipUTF8Validation,
     });
     this.#s = settings;
-    this.#codec = codec;
   }
 
   #assembler(): MessageAssembler {
@@ -105,23 +108,23 @@ export class Inbound extends FrameScanner implements FrameSink {
   }
 
   /**
-   * Scans `bytes` (or the first `bytes` bytes of receiveWindow()), appending events to `out`.
+   * Scans `bytes` (or the first `bytes` bytes of receiveWindow()), appending events to `out`;
+   * compressed messages are inflated with `codec` (the one given to the constructor).
    * Returns the rule the peer broke, if any: events before it were appended, none after.
    */
-  receive(bytes: Uint8Array | number, out: EventItem[]): WebSocketError | undefined {
+  receive(bytes: Uint8Array | number, out: EventItem[], codec: MessageCodec | undefined): WebSocketError | undefined {
     if (this.#stopped) return undefined;
     this.#out = out;
     const first = out.length;
     const err = typeof bytes === "number" ? this.pushWindow(bytes, this) : this.push(bytes, this);
-    if (err !== ScanError.None && !this.#stopped) {
-      this.#stopped = true;
-      this.#failure ??= scanErrorToException(err, this.errorHeader);
-    }
-    if (this.#inflate) this.#inflatePending(out, first);
+    if (err !== ScanError.None && !this.#stopped) this.#stopped = scanErrorToException(err, this.errorHeader);
+    // Only a connection with a codec receives compressed messages (RSV1 is refused without one).
+    if (codec) this.#inflatePending(out, first, codec);
     this.#out = NO_OUT;
-    const failure = this.#failure;
-    this.#failure = undefined;
-    return failure;
+    const stopped = this.#stopped as boolean | WebSocketError;
+    if (typeof stopped === "boolean") return undefined;
+    this.#stopped = true;
+    return stopped;
   }
 
   /** FrameSink: a scan pass starts; its pieces lie below `end`. */
@@ -154,8 +157,7 @@ export class Inbound extends FrameScanner implements FrameSink {
       }
       if (opcode !== Opcode.Continuation && (info & F_FIN) !== 0) this.#assembler().beginSingleFrame(frameLen, len);
       if (++this.#frames > s.maxFragments) {
-        this.#stopped = true;
-        this.#failure = new MessageTooBigError("too many fragments in one message", "WS_ERR_TOO_MANY_FRAGMENTS");
+        this.#stopped = new MessageTooBigError("too many fragments in one message", "WS_ERR_TOO_MANY_FRAGMENTS");
         return;
       }
     }
@@ -172,7 +174,7 @@ export class Inbound extends FrameScanner implements FrameSink {
     if (!last) return;
     const bytes = this.#assembler().take();
     if (this.#compressed) {
-      (this.#inflate ??= []).push({ at: this.#out.length, compressed: bytes, binary: this.#binary });
+      this.#out.push({ type: INFLATE, compressed: bytes, binary: this.#binary } satisfies PendingInflate as unknown as EventItem);
     } else {
       const data = this.#binary || s.textAsBytes ? s.createBinary(bytes, 0, bytes.length, true) : s.text.decode(bytes, 0, bytes.length);
       this.#out.push(messageItem(data, this.#binary));
@@ -187,40 +189,39 @@ export class Inbound extends FrameScanner implements FrameSink {
     // Close: nothing after it is read (RFC 6455 §5.5.1).
     this.#stopped = true;
     if (len === 0) return void this.#out.push({ type: "closing", code: CloseCode.NoStatus, reason: "" });
-    if (len === 1) return void (this.#failure = new ProtocolError("close frame payload of 1 byte", "WS_ERR_INVALID_CLOSE_FRAME"));
+    if (len === 1) return void (this.#stopped = new ProtocolError("close frame payload of 1 byte", "WS_ERR_INVALID_CLOSE_FRAME"));
     const code = (data[0]! << 8) | data[1]!;
-    if (!isValidWireCloseCode(code)) return void (this.#failure = new ProtocolError(`invalid close code ${code}`, "WS_ERR_INVALID_CLOSE_CODE"));
-    if (!this.#s.skipUTF8Validation && validateJs(data.subarray(2), 0) !== 0) return void (this.#failure = new InvalidPayloadError("close reason is not valid UTF-8"));
+    if (!isValidWireCloseCode(code)) return void (this.#stopped = new ProtocolError(`invalid close code ${code}`, "WS_ERR_INVALID_CLOSE_CODE"));
+    if (!this.#s.skipUTF8Validation && validateJs(data.subarray(2), 0) !== 0) return void (this.#stopped = new InvalidPayloadError("close reason is not valid UTF-8"));
     this.#out.push({ type: "closing", code, reason: this.#s.text.decode(data, 2, data.length) });
   }
 
-  /** Puts each inflated message in its place among the walk's events; a failure drops what follows it. */
-  #inflatePending(out: EventItem[], first: number): void {
-    const pending = this.#inflate!;
-    this.#inflate = undefined;
-    const walked = out.splice(first);
-    let next = 0;
-    for (const p of pending) {
-      while (first + next < p.at) out.push(walked[next++]!);
-      const ev = this.#inflated(p);
-      if (ev === undefined) return; // ("" is an empty text message)
-      out.push(ev);
+  /** Replaces each compressed message among the walk's events by its inflated one; a failure drops it and what follows. */
+  #inflatePending(out: EventItem[], first: number, codec: MessageCodec): void {
+    for (let i = first; i < out.length; i++) {
+      // Bare messages (strings, bytes) have no type: only the placeholders are inflated.
+      const p = out[i] as unknown as PendingInflate;
+      if (p.type !== INFLATE) continue;
+      const ev = this.#inflated(p, codec);
+      if (ev === undefined) { // ("" is an empty text message)
+        out.length = i;
+        return;
+      }
+      out[i] = ev;
     }
-    while (next < walked.length) out.push(walked[next++]!);
   }
 
-  #inflated(p: PendingInflate): EventItem | undefined {
+  #inflated(p: PendingInflate, codec: MessageCodec): EventItem | undefined {
     const s = this.#s;
     try {
-      const plain = this.#codec!.decode(p.compressed, s.maxMessageSize);
+      const plain = codec.decode(p.compressed, s.maxMessageSize);
       if (p.binary) return s.createBinary(plain, 0, plain.length, true);
       if (!s.skipUTF8Validation && !isValidUtf8(plain)) throw new InvalidPayloadError("text message is not valid UTF-8");
       const data = s.textAsBytes ? s.createBinary(plain, 0, plain.length, true) : s.text.decode(plain, 0, plain.length);
       return messageItem(data, false);
     } catch (e) {
-      this.#stopped = true;
       // A codec's errors keep their close code (1009 for a bomb) even from another bundle's classes.
-      this.#failure = isWebSocketError(e) ? e : new InvalidPayloadError(`invalid compressed data: ${(e as Error).message}`, "WS_ERR_INVALID_COMPRESSED_DATA");
+      this.#stopped = isWebSocketError(e) ? e : new InvalidPayloadError(`invalid compressed data: ${(e as Error).message}`, "WS_ERR_INVALID_COMPRESSED_DATA");
       return undefined;
     }
   }

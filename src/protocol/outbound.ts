@@ -6,11 +6,19 @@ import { InvalidStateError } from "./errors.js";
 import type { MessageCodec } from "./extensions/codec.js";
 import { MAX_CONTROL_PAYLOAD } from "./limits.js";
 import { Opcode } from "./opcodes.js";
-import { Outbox } from "./outbox.js";
-import type { TextCodec } from "../core/text.js";
+import { Outbox, type OutboxIo } from "./outbox.js";
 import type { PreparedMessage } from "./prepared.js";
 
 const EMPTY = new Uint8Array(0);
+
+/** The outbox's own settings, and the size messages are split at (0: never). */
+export interface OutboundIo extends OutboxIo {
+  readonly fragmentSize: number;
+}
+
+/** Outbound's bits of Outbox#bits (4-7). */
+/** B_FRAGMENTING: a message is being sent in pieces (sendFragment) and is not finished. */
+const B_FRAGMENTING = 16, B_CLOSE_SENT = 32;
 
 export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 
@@ -18,17 +26,17 @@ export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
  * The frame encoder and byte queue it writes into (Outbox) are one object, this one: a subclass
  * rather than a field, so an idle connection holds one object and one reference less (~40 B).
  */
-export class Outbound extends Outbox {
-  readonly #fragmentSize: number;
+export class Outbound extends Outbox<OutboundIo> {
   #codec: MessageCodec | undefined;
-  /** A message is being sent in pieces (sendFragment) and is not finished. */
-  #fragmenting = false;
-  /** Our close frame is queued: nothing else is sent after it. */
-  closeSent = false;
 
-  constructor(masking: boolean, text: TextCodec, allocate: ((n: number) => Uint8Array) | undefined, fragmentSize: number) {
-    super(masking, text, allocate);
-    this.#fragmentSize = fragmentSize;
+  /** `io`: the connection's settings (text codec, allocator, fragment size), shared by its server's connections. */
+  constructor(masking: boolean, io: OutboundIo) {
+    super(masking, io);
+  }
+
+  /** Our close frame is queued: nothing else is sent after it. */
+  get closeSent(): boolean {
+    return (this.bits & B_CLOSE_SENT) !== 0;
   }
 
   /** The extension codec agreed in the opening handshake. */
@@ -42,7 +50,7 @@ export class Outbound extends Outbox {
 
   /** A string as text, bytes as binary (or as text with `binary: false`, for known-valid UTF-8). */
   send(data: SendData, options: { binary?: boolean; compress?: boolean }): void {
-    if (this.#fragmenting) throw new InvalidStateError("send: a fragmented message is in progress");
+    if ((this.bits & B_FRAGMENTING) !== 0) throw new InvalidStateError("send: a fragmented message is in progress");
     const payload = toPayload(data);
     const opcode = options.binary ?? typeof payload !== "string" ? Opcode.Binary : Opcode.Text;
     let body: Uint8Array | string = payload;
@@ -54,7 +62,7 @@ export class Outbound extends Outbox {
         rsv1 = true;
       }
     }
-    const size = this.#fragmentSize;
+    const size = this.io.fragmentSize;
     if (size > 0 && (typeof body === "string" ? body.length * 3 > size : body.length > size)) {
       const bytes = typeof body === "string" ? encoder.encode(body) : body;
       for (let at = 0; at < bytes.length; at += size) {
@@ -72,9 +80,9 @@ export class Outbound extends Outbox {
    * middle of a fragmented message (a data frame cannot go between its pieces).
    */
   sendPrepared(msg: PreparedMessage, masking: boolean): boolean {
-    if (this.#fragmenting) return false;
+    if ((this.bits & B_FRAGMENTING) !== 0) return false;
     const codec = msg.compress ? this.#codec : undefined;
-    const frame = masking || this.#fragmentSize > 0 ? undefined : codec ? msg.frameFor(codec) : msg.plainFrame();
+    const frame = masking || this.io.fragmentSize > 0 ? undefined : codec ? msg.frameFor(codec) : msg.plainFrame();
     if (frame) this.writeFrameBytes(frame);
     else this.send(msg.bytes, { binary: msg.opcode === Opcode.Binary, compress: msg.compress });
     return true;
@@ -82,9 +90,9 @@ export class Outbound extends Outbox {
 
   /** One piece of a message, uncompressed; `fin` ends it. Control frames may go between pieces. */
   sendFragment(data: string | Uint8Array, binary: boolean | undefined, fin: boolean): void {
-    const opcode = this.#fragmenting ? Opcode.Continuation : binary ?? typeof data !== "string" ? Opcode.Binary : Opcode.Text;
+    const opcode = (this.bits & B_FRAGMENTING) !== 0 ? Opcode.Continuation : binary ?? typeof data !== "string" ? Opcode.Binary : Opcode.Text;
     this.writeFrame(opcode, fin, false, data);
-    this.#fragmenting = !fin;
+    this.bits = fin ? this.bits & ~B_FRAGMENTING : this.bits | B_FRAGMENTING;
   }
 
   /** A ping or pong; at most 125 bytes (RFC 6455 §5.5). */
@@ -97,7 +105,7 @@ export class Outbound extends Outbox {
   /** Our close frame, once: with `code` undefined it carries no status (and so no reason). */
   close(code: number | undefined, reason: string): void {
     if (this.closeSent) return;
-    this.closeSent = true;
+    this.bits |= B_CLOSE_SENT;
     if (code === undefined) return this.writeFrame(Opcode.Close, true, false, EMPTY);
     let r = encoder.encode(reason);
     // An echoed reason that re-encodes longer than a close frame allows (unchecked bytes decoded

@@ -96,7 +96,31 @@ export function writeFrameHeader(s: Uint8Array, at: number, b0: number, len: num
   return at + 10;
 }
 
-export class Outbox {
+/** What an outbox writes with: the text codec, and memory for slabs and large masked payloads (only bytes written are handed out, so it need not be zeroed). */
+export interface OutboxIo {
+  readonly text: TextCodec;
+  readonly allocate: (n: number) => Uint8Array;
+}
+
+/** Bits of Outbox#bits: the role masks, the transport joins chunks; bits 8-12: log2 of the next slab's size. Bits 4-7 are the subclass's. */
+const B_MASKING = 1, B_COALESCE = 2, B_NEXT_SHIFT = 8, B_NEXT_MASK = 31 << B_NEXT_SHIFT;
+const LOG2_SLAB_MIN = Math.log2(SLAB_MIN);
+
+/** A client's masked copies of large payloads (server connections never make one). */
+interface MaskedBodies {
+  /** The masked body made for this batch, the one take() last handed out, and one free for reuse. */
+  body: Uint8Array | undefined;
+  spent: Uint8Array | undefined;
+  spare: Uint8Array | undefined;
+}
+
+/**
+ * Fields are few on purpose (issue 19): with its subclass Outbound, at most 12, the most JSC keeps in
+ * a 112 B object (20 took 224 B in every idle connection). Settings come in one shared object, the
+ * role, the transport's kind and the next slab's size are bits, a client's masked bodies are an
+ * object of their own, made by the first large masked send.
+ */
+export class Outbox<I extends OutboxIo = OutboxIo> {
   #slab: Uint8Array = EMPTY;
   /** Start of the bytes not yet taken, and end of the bytes written. */
   #from = 0;
@@ -106,28 +130,27 @@ export class Outbox {
   #queued = 0;
   /** The full slab take() last let go of, kept for recycle(). */
   #spent: Uint8Array | undefined;
-  /** Client: the masked body made for this batch, the one take() last handed out, and one free for reuse. */
-  #body: Uint8Array | undefined;
-  #spentBody: Uint8Array | undefined;
-  #spareBody: Uint8Array | undefined;
+  /** Client: masked bodies of large payloads (made with the first). */
+  #bodies: MaskedBodies | undefined;
   /** Where the bytes takeRange() last handed out lie (cleared by recycle()). */
   rangeBytes: Uint8Array = EMPTY;
   rangeOffset = 0;
-  /** The size of the slab recycle() gave back: the next one is taken at that size (a busy connection keeps its grown size). */
-  #nextSlab = SLAB_MIN;
+  /**
+   * B_MASKING, B_COALESCE, and the size recycle() gave back (log2): the next slab is taken at that
+   * size (a busy connection keeps its grown size). Bits 4-7 belong to the subclass.
+   */
+  protected bits: number;
+  protected readonly io: I;
 
-  #inlineMax: number;
+  constructor(masking: boolean, io: I) {
+    this.io = io;
+    this.bits = (masking ? B_MASKING : 0) | (LOG2_SLAB_MIN << B_NEXT_SHIFT);
+  }
 
-  readonly #masking: boolean;
-  readonly #text: TextCodec;
-  readonly #allocate: (n: number) => Uint8Array;
-
-  /** `allocate`: memory for slabs and large masked payloads; only bytes written are handed out, so it need not be zeroed. */
-  constructor(masking: boolean, text: TextCodec, allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n)) {
-    this.#masking = masking;
-    this.#text = text;
-    this.#allocate = allocate;
-    this.#inlineMax = masking ? INLINE_MAX_CLIENT : INLINE_MAX_SERVER;
+  /** Sets the size of the next slab (one of the pooled sizes). */
+  #setNextSlab(size: number): void {
+    const log2 = isPooledSize(size) ? Math.log2(size) : LOG2_SLAB_MIN;
+    this.bits = (this.bits & ~B_NEXT_MASK) | (log2 << B_NEXT_SHIFT);
   }
 
   /**
@@ -135,7 +158,7 @@ export class Outbox {
    * to a full slab are copied in once, instead of queued apart and copied again by the join.
    */
   coalesce(): void {
-    this.#inlineMax = SLAB_MAX;
+    this.bits |= B_COALESCE;
   }
 
   /** Bytes waiting to be taken. */
@@ -165,9 +188,11 @@ export class Outbox {
 
   /** A batch went out: a spare body it did not use is let go (only a connection that keeps sending large messages keeps one). */
   #batchSent(): void {
-    this.#spentBody = this.#body;
-    if (!this.#body) this.#spareBody = undefined;
-    this.#body = undefined;
+    const b = this.#bodies;
+    if (!b) return;
+    b.spent = b.body;
+    if (!b.body) b.spare = undefined;
+    b.body = undefined;
   }
 
   /**
@@ -199,14 +224,17 @@ export class Outbox {
       const slab = this.#slab !== EMPTY ? this.#slab : this.#spent;
       if (slab) {
         giveBack(slab);
-        this.#nextSlab = slab.length;
+        this.#setNextSlab(slab.length);
       }
       this.#slab = EMPTY;
       this.#from = this.#pos = 0;
     }
     this.#spent = undefined;
-    if (this.#spentBody && !this.#chunks) this.#spareBody = this.#spentBody;
-    this.#spentBody = undefined;
+    const b = this.#bodies;
+    if (b) {
+      if (b.spent && !this.#chunks) b.spare = b.spent;
+      b.spent = undefined;
+    }
   }
 
   /** Writes raw bytes (the handshake head). */
@@ -238,22 +266,23 @@ export class Outbox {
   writeFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array | string): void {
     const b0 = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
     if (typeof payload === "string") {
-      if (this.#masking && payload.length <= FUSED_ASCII_MAX && this.#writeAsciiMasked(b0, payload)) return;
+      if ((this.bits & B_MASKING) !== 0 && payload.length <= FUSED_ASCII_MAX && this.#writeAsciiMasked(b0, payload)) return;
       if (payload.length <= INLINE_STRING_MAX) return this.#writeStringInline(b0, payload);
       payload = encoder.encode(payload);
       return this.#writeLarge(b0, payload, true);
     }
-    if (payload.length <= this.#inlineMax) return this.#writeBytesInline(b0, payload);
+    const b = this.bits;
+    if (payload.length <= (b & B_COALESCE ? SLAB_MAX : b & B_MASKING ? INLINE_MAX_CLIENT : INLINE_MAX_SERVER)) return this.#writeBytesInline(b0, payload);
     this.#writeLarge(b0, payload, false);
   }
 
   #reserve(n: number): void {
     if (this.#pos + n <= this.#slab.length) return;
     this.#sealSlab();
-    const size = this.#slab === EMPTY ? this.#nextSlab : Math.min(SLAB_MAX, this.#slab.length * 2);
-    this.#nextSlab = SLAB_MIN;
+    const size = this.#slab === EMPTY ? 1 << ((this.bits & B_NEXT_MASK) >> B_NEXT_SHIFT) : Math.min(SLAB_MAX, this.#slab.length * 2);
+    this.bits = (this.bits & ~B_NEXT_MASK) | (LOG2_SLAB_MIN << B_NEXT_SHIFT);
     // Unzeroed where the adapter allows it: only the bytes written are ever handed out.
-    this.#slab = newSlab(slabSize(Math.max(n, size)), this.#allocate);
+    this.#slab = newSlab(slabSize(Math.max(n, size)), this.io.allocate);
     this.#from = this.#pos = 0;
   }
 
@@ -267,8 +296,8 @@ export class Outbox {
   }
 
   #writeHeader(at: number, b0: number, len: number): number {
-    at = writeFrameHeader(this.#slab, at, b0, len, this.#masking);
-    if (this.#masking) {
+    at = writeFrameHeader(this.#slab, at, b0, len, (this.bits & B_MASKING) !== 0);
+    if ((this.bits & B_MASKING) !== 0) {
       writeMaskKey(this.#slab, at);
       at += 4;
     }
@@ -283,7 +312,7 @@ export class Outbox {
   #writeBytesInline(b0: number, payload: Uint8Array): void {
     this.#reserve(MAX_HEADER + payload.length);
     const start = this.#writeHeader(this.#pos, b0, payload.length);
-    if (this.#masking) maskInto(payload, this.#slab.subarray(start - 4, start), this.#slab, start);
+    if ((this.bits & B_MASKING) !== 0) maskInto(payload, this.#slab.subarray(start - 4, start), this.#slab, start);
     else this.#slab.set(payload, start);
     this.#pos = start + payload.length;
   }
@@ -323,34 +352,35 @@ export class Outbox {
 
   #writeStringInline(b0: number, text: string): void {
     // Short strings fit a 2-byte length (3 bytes per UTF-16 unit at most); others are measured.
-    const len = text.length <= 41 ? -1 : this.#text.byteLength(text);
+    const len = text.length <= 41 ? -1 : this.io.text.byteLength(text);
     this.#reserve(MAX_HEADER + (len < 0 ? 123 : len));
-    const headerLen = (len < 0 ? 2 : len <= 125 ? 2 : len <= 0xffff ? 4 : 10) + (this.#masking ? 4 : 0);
+    const headerLen = (len < 0 ? 2 : len <= 125 ? 2 : len <= 0xffff ? 4 : 10) + ((this.bits & B_MASKING) !== 0 ? 4 : 0);
     const start = this.#pos + headerLen;
-    const written = this.#text.encodeInto(text, this.#slab, start);
+    const written = this.io.text.encodeInto(text, this.#slab, start);
     this.#writeHeader(this.#pos, b0, written);
-    if (this.#masking) this.#maskPayload(start - 4, start, written);
+    if ((this.bits & B_MASKING) !== 0) this.#maskPayload(start - 4, start, written);
     this.#pos = start + written;
   }
 
   /** Memory for a masked body of `n` bytes: the spare one if it fits, else new. */
   #bodyFor(n: number): Uint8Array {
-    const spare = this.#spareBody;
+    const b = (this.#bodies ??= { body: undefined, spent: undefined, spare: undefined });
+    const spare = b.spare;
     let body: Uint8Array;
     if (spare && spare.length >= n) {
-      this.#spareBody = undefined;
+      b.spare = undefined;
       body = spare;
     } else {
-      body = this.#allocate(n);
+      body = this.io.allocate(n);
     }
-    if (n <= SPARE_BODY_MAX && (!this.#body || this.#body.length < body.length)) this.#body = body;
+    if (n <= SPARE_BODY_MAX && (!b.body || b.body.length < body.length)) b.body = body;
     return body.length === n ? body : body.subarray(0, n);
   }
 
   #writeLarge(b0: number, payload: Uint8Array, owned: boolean): void {
     this.#reserve(MAX_HEADER);
     const start = this.#writeHeader(this.#pos, b0, payload.length);
-    if (this.#masking) {
+    if ((this.bits & B_MASKING) !== 0) {
       // The caller's bytes stay untouched: mask a copy (unless we made the bytes ourselves).
       const key = this.#slab.subarray(start - 4, start);
       if (owned) {

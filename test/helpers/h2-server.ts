@@ -127,6 +127,8 @@ export async function startH2Server(options: H2ServerOptions = {}): Promise<H2Se
     let closedWith: (v: { code: number; wasClean: boolean }) => void = () => undefined;
     const side = { stream, headers, conn, messages: 0, closed: new Promise((r) => (closedWith = r)) } as ServerSide;
     const hooks = {
+      conn,
+      transport: new SocketTransport(stream),
       onEvent(ev: ConnectionEvent) {
         if (ev.type === "message") {
           side.messages++;
@@ -134,7 +136,7 @@ export async function startH2Server(options: H2ServerOptions = {}): Promise<H2Se
         } else if (ev.type === "close") closedWith({ code: ev.code, wasClean: ev.wasClean });
       },
     };
-    side.driver = driveSocket(stream, new SocketTransport(stream), conn, hooks);
+    side.driver = driveSocket(stream, hooks);
     side.driver.pump();
     state.sockets.push(side);
     waiting.shift()?.(side);

@@ -5,7 +5,7 @@
 // closures and their contexts).
 import type { Duplex } from "node:stream";
 import type { Connection } from "../../protocol/connection.js";
-import { ConnectionDriver, type DriverHooks, type DriverLimits, type Transport } from "../driver.js";
+import { ConnectionDriver, type DriverOwner, type DriverLimits, type Transport } from "../driver.js";
 import { readIntoWindow } from "./direct-reads.js";
 
 export { DEFAULT_MAX_PENDING_BYTES } from "../driver.js";
@@ -280,11 +280,12 @@ function onClose(this: DrivenSocket): void {
   this[kDriver].transportClosed();
 }
 
-/** Drives `conn` over `socket`, through `transport` (a SocketTransport of that socket). */
-export function driveSocket(socket: Duplex, transport: SocketTransport, conn: Connection, hooks: DriverHooks, limits?: DriverLimits): ConnectionDriver {
+/** Drives `owner.conn` over `socket`, through `owner.transport` (a SocketTransport of that socket). */
+export function driveSocket(socket: Duplex, owner: DriverOwner & { readonly conn: Connection; readonly transport: SocketTransport }, limits?: DriverLimits): ConnectionDriver {
+  const { conn, transport } = owner;
   // Listen for errors first: an error on a socket with no listener would crash the process.
   socket.on("error", onError);
-  const driver = new ConnectionDriver(conn, transport, hooks, limits);
+  const driver = new ConnectionDriver(owner, limits);
   const driven = socket as DrivenSocket;
   driven[kDriver] = driver;
   // Received bytes go straight into core memory where Node allows it (handshake bytes included: no

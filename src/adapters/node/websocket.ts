@@ -18,6 +18,7 @@ import { CloseCode, isValidWireCloseCode } from "../../protocol/close-codes.js";
 import { driveSocket, Http2StreamTransport, SocketTransport } from "./socket-driver.js";
 import type { DriverLimits } from "../driver.js";
 import { SocketFacade, protoDefaults, CONNECTING, OPEN, CLOSING, CLOSED } from "../facade.js";
+import type { Topics } from "../topics.js";
 import type { SocketEvents } from "../events.js";
 import { messages } from "../whatwg.js";
 import { binaryAsBuffer } from "./buffers.js";
@@ -160,6 +161,10 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
   declare _wss: { _release(ws: WebSocket): void } | null;
   /** @internal The options the socket is driven with (ws's receiver options plus ours). */
   _options: SocketOptions;
+  /** @internal Own fields here (prototype defaults in the shared façade): most Node sockets write them. */
+  override _readyState: number = CONNECTING;
+  /** @internal */
+  override _topics: Topics | undefined = undefined;
   /** Sends waiting behind a Blob being read (ws keeps the order of sends). */
   declare private queue: ((err?: Error) => void)[] | undefined;
 
@@ -224,7 +229,7 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
     // 'data' listener, added below, resumes the socket on a tick of its own, which must come second
     // (scheduled after it, the head came last: "one", "two" arrived as "two", "one").
     if (head.length) process.nextTick(() => this.driver!.receive(head));
-    const driver = (this.driver = driveSocket(socket, transport, conn, this, o));
+    const driver = (this.driver = driveSocket(socket, this as this & { conn: Connection; transport: SocketTransport }, o));
     driver.pump();
   }
 
