@@ -16,8 +16,10 @@ export interface OutboundIo extends OutboxIo {
   readonly fragmentSize: number;
 }
 
-/** Outbound's bits of Outbox#bits (4-7). */
-/** B_FRAGMENTING: a message is being sent in pieces (sendFragment) and is not finished. */
+/**
+ * Outbound's bits of Outbox#bits (4-7): B_FRAGMENTING, a message is being sent in pieces
+ * (sendFragment) and is not finished; B_CLOSE_SENT, our close frame is queued.
+ */
 const B_FRAGMENTING = 16, B_CLOSE_SENT = 32;
 
 export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
