@@ -26,12 +26,13 @@ export interface Clock {
 }
 
 /**
- * @internal How a Connection keeps its events until they are taken: a whole message whose data
- * says what it is, a text message delivered as a string or a binary one as bytes, is kept as its
- * data alone; everything else is a ConnectionEvent. takeEvents() hands out ConnectionEvents only;
- * the driver takes the items (takeItems) and dispatches the bare ones without the object
- * (ConnectionDriver). An event object made per message was ~17 % of our JS per message of a 32 B
- * echo on Bun 1.4.5 (2026-12-02).
+ * How a Connection keeps its events until they are taken (for the adapters, not the public API;
+ * not marked internal, since stripInternal would drop it from the declarations that name it): a
+ * whole message whose data says what it is, a text message delivered as a string or a binary one
+ * as bytes, is kept as its data alone; everything else is a ConnectionEvent. takeEvents() hands out
+ * ConnectionEvents only; the driver takes the items (takeItems) and dispatches the bare ones
+ * without the object (ConnectionDriver). An event object made per message was ~17 % of our JS per
+ * message of a 32 B echo on Bun 1.4.5 (2026-12-02).
  */
 export type EventItem = ConnectionEvent | string | Uint8Array;
 
