@@ -2,7 +2,8 @@
 // as the e2e 'bun' row runs it) a fake socket, and masked frames are fed to its data handler, PER
 // (default 16 at 32 B, 8 at 4 KiB, as the loadgen's reads carry them) per call, echoed as
 // examples/echo-server.mjs does. Bun's --cpu-prof of an e2e server puts all time outside JS under
-// "write"; this one profiles our JS alone (bun --cpu-prof --cpu-prof-interval=50 ...).
+// "write"; this one profiles our JS alone (bun --cpu-prof --cpu-prof-interval=50 ...). Each call
+// gets a fresh copy of the frames, as Bun's reads are (REUSE=1: the same buffer every call).
 //   bun bench/e2e/bun-inprocess.mjs [ROOT] [SIZE 32|4096] [text|binary] [SECONDS]   (ROOT: a checkout with dist/)
 const [root = new URL("../..", import.meta.url).pathname.replace(/\/$/, ""), sizeS = "32", kind = "text", secsS] = process.argv.slice(2);
 const size = Number(sizeS), secs = Number(secsS ?? 3);
@@ -35,12 +36,14 @@ for (let i = 0; i < per; i++) {
 }
 written = 0;
 const data = handlers.data;
-// the reused-buffer pattern of Bun: same Uint8Array each time
+// Bun hands every read to JS as a fresh buffer (and ours may keep it: large binary messages are views
+// of it): a fresh copy of the frames each call, as Bun's reads cost, unless REUSE=1 (the same one each time).
+const reuse = process.env.REUSE === "1";
 let msgs = 0;
 const t0 = performance.now();
 let t = t0;
 while (t - t0 < secs * 1000) {
-  for (let k = 0; k < 1000; k++) data(sock, chunk);
+  for (let k = 0; k < 1000; k++) data(sock, reuse ? chunk : chunk.slice());
   msgs += 1000 * per;
   t = performance.now();
 }

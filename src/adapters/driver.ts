@@ -104,9 +104,9 @@ export class ConnectionDriver {
     }, pending);
   }
 
-  /** The transport delivered bytes. */
-  receive(bytes: Uint8Array): void {
-    this.conn.receive(bytes);
+  /** The transport delivered bytes; `lend`: they are given away (Connection.receive). */
+  receive(bytes: Uint8Array, lend = false): void {
+    this.conn.receive(bytes, lend);
     this.pump();
   }
 

@@ -33,6 +33,15 @@ export interface FrameSink {
   onBatch?(end: number): void;
 }
 
+/**
+ * During a push(chunk, sink, true): the chunk, given away by its caller, and where its bytes went
+ * (window byte i came from chunk byte i + shift, for i >= from; bytes below `from` came from an
+ * earlier call). A sink may copy a piece's unmasked payload back over its masked bytes in the chunk
+ * and hand out a view of it instead of a copy of its own. Set by every scan (chunk undefined when
+ * nothing is lent): module state, not fields, as a scan pass never runs inside another.
+ */
+export const lent: { chunk: Uint8Array | undefined; from: number; shift: number } = { chunk: undefined, from: 0, shift: 0 };
+
 const U32_MAX = 0xffffffff;
 /** The fields a scan carries over to the next: S_PHASE up to PERSISTENT_FIELDS. */
 const LIVE_FIELDS = L.PERSISTENT_FIELDS - L.S_PHASE;
@@ -83,19 +92,24 @@ export class FrameScanner {
 
   /**
    * Scans `chunk`, calling `sink.onPiece` for each frame piece in order. Returns the first rule
-   * violation (pieces before it were delivered), or ScanError.None.
+   * violation (pieces before it were delivered), or ScanError.None. `lend`: the caller gives the
+   * chunk away (no one else reads or keeps it): the sink may find it in `lent` while it scans.
    */
-  push(chunk: Uint8Array, sink: FrameSink): ScanError {
+  push(chunk: Uint8Array, sink: FrameSink, lend = false): ScanError {
     const b = this.#backend;
     const { windowPtr, size } = arenaOf(b);
+    lent.chunk = lend ? chunk : undefined;
+    lent.from = windowPtr;
     for (let off = 0; off < chunk.length; ) {
       const n = Math.min(SLICE, chunk.length - off);
       b.ensureMemory(size);
       b.bytes.set(n === chunk.length ? chunk : chunk.subarray(off, off + n), windowPtr);
+      lent.shift = off - windowPtr;
       const err = this.#scanWindow(n, sink);
-      if (err !== ScanError.None) return err;
+      if (err !== ScanError.None) return (lent.chunk = undefined), err;
       off += n;
     }
+    lent.chunk = undefined; // (not kept alive by us)
     return ScanError.None;
   }
 
@@ -110,6 +124,7 @@ export class FrameScanner {
   /** Scans the first `n` bytes of the receive window where they are: push() without the copy in. */
   pushWindow(n: number, sink: FrameSink): ScanError {
     if (n > SLICE) throw new RangeError("pushWindow: more bytes than the window holds");
+    lent.chunk = undefined;
     this.#backend.ensureMemory(arenaOf(this.#backend).size);
     return this.#scanWindow(n, sink);
   }

@@ -190,12 +190,16 @@ export class Connection extends Deadlines {
 
   // ---- Receiving ---------------------------------------------------------------------------
 
-  /** Feeds bytes received from the transport. */
-  receive(bytes: Uint8Array): void {
+  /**
+   * Feeds bytes received from the transport. `lend`: the caller gives `bytes` away (nothing else
+   * reads, writes or keeps them, as a runtime's fresh buffer per read): received binary messages of
+   * 1 KiB or more may then be views of them, unmasked in place, instead of copies.
+   */
+  receive(bytes: Uint8Array, lend = false): void {
     if (this.#flags & (C_CLOSED | C_SHOULD_CLOSE)) return;
     this.timeReceived();
     if (this.#is(S_CONNECTING)) return this.#receiveHandshake(bytes);
-    this.#receiveFrames(bytes);
+    this.#receiveFrames(bytes, lend);
   }
 
   /**
@@ -219,13 +223,13 @@ export class Connection extends Deadlines {
   }
 
   /** Scans bytes (or `n` bytes already in the receive window), then reacts to what arrived. */
-  #receiveFrames(bytes: Uint8Array | number): void {
+  #receiveFrames(bytes: Uint8Array | number, lend = false): void {
     const inbound = this.#inbound;
     if (!inbound) return;
     const events = (this.#events ??= []);
     const first = events.length;
     const controls = Inbound.controls;
-    const failure = inbound.receive(bytes, events, this.#outbound.codec);
+    const failure = inbound.receive(bytes, events, this.#outbound.codec, lend);
     // Pings and close frames: looked for only when the read held control frames.
     if (Inbound.controls !== controls) for (let i = first; i < events.length; i++) {
       const ev = events[i]!;

@@ -1,7 +1,7 @@
 // The receiving half of an open connection: scans frames (RFC 6455 §5), assembles messages,
 // inflates compressed ones (RFC 7692) and appends the events to the caller's list. It decides what
 // was received and whether it broke a rule; what to answer is the connection's.
-import { FrameScanner, type FrameSink } from "../core/frame-scanner.js";
+import { FrameScanner, lent, type FrameSink } from "../core/frame-scanner.js";
 import { F_ASCII, F_END, F_FIN, F_RSV1, F_START, ScanError } from "../core/layout.js";
 import { isValidUtf8, validateJs } from "../core/api.js";
 import { CloseCode, isValidWireCloseCode } from "./close-codes.js";
@@ -47,6 +47,24 @@ function decodeAscii(t: TextCodec, mem: Uint8Array, ptr: number, end: number): s
     return spanText.substring(ptr - spanStart, end - spanStart);
   }
   return t.decodeAscii ? t.decodeAscii(mem, ptr, end) : t.decode(mem, ptr, end);
+}
+
+/**
+ * Binary messages from this size on, whole in a read its transport gave away (receive(..., true):
+ * Bun hands every read to JS as a fresh buffer), are unmasked back into that buffer and handed out
+ * as views of it, as ws's are views of Node's socket reads, instead of copies of their own. On
+ * JavaScriptCore a typed array over 1 000 bytes is malloc'd apart from the GC heap, and a fresh one
+ * per message is cold memory: 4 KiB echo on Bun 1.4.5, our JS per message (bench/e2e/bun-inprocess.mjs)
+ * spent ~430 of ~790 ns making the message's copy. A kept message keeps its read alive, as in ws.
+ */
+const LEND_MIN = 1024;
+
+/** The message's bytes, unmasked in core memory at [ptr, end), as a view of the lent chunk they came from. */
+function lentBinary(s: Settings, mem: Uint8Array, ptr: number, end: number): Uint8Array {
+  const chunk = lent.chunk!;
+  const at = ptr + lent.shift;
+  chunk.set(mem.subarray(ptr, end), at);
+  return s.createBinary(chunk, at, at + end - ptr, true);
 }
 
 /**
@@ -109,14 +127,15 @@ export class Inbound extends FrameScanner implements FrameSink {
 
   /**
    * Scans `bytes` (or the first `bytes` bytes of receiveWindow()), appending events to `out`;
-   * compressed messages are inflated with `codec` (the one given to the constructor).
+   * compressed messages are inflated with `codec` (the one given to the constructor). `lend`: the
+   * caller gives `bytes` away (FrameScanner.push): large binary messages may be views of them.
    * Returns the rule the peer broke, if any: events before it were appended, none after.
    */
-  receive(bytes: Uint8Array | number, out: EventItem[], codec: MessageCodec | undefined): WebSocketError | undefined {
+  receive(bytes: Uint8Array | number, out: EventItem[], codec: MessageCodec | undefined, lend = false): WebSocketError | undefined {
     if (this.#stopped) return undefined;
     this.#out = out;
     const first = out.length;
-    const err = typeof bytes === "number" ? this.pushWindow(bytes, this) : this.push(bytes, this);
+    const err = typeof bytes === "number" ? this.pushWindow(bytes, this) : this.push(bytes, this, lend);
     if (err !== ScanError.None && !this.#stopped) this.#stopped = scanErrorToException(err, this.errorHeader);
     // Only a connection with a codec receives compressed messages (RSV1 is refused without one).
     if (codec) this.#inflatePending(out, first, codec);
@@ -149,7 +168,7 @@ export class Inbound extends FrameScanner implements FrameSink {
           // The common case: a whole message in one piece, turned into its final form directly and
           // kept as its data alone (events.ts, EventItem): no event object per message.
           const t = s.text;
-          if (this.#binary) return void this.#out.push(s.createBinary(mem, ptr, end, false));
+          if (this.#binary) return void this.#out.push(len >= LEND_MIN && lent.chunk !== undefined && ptr >= lent.from ? lentBinary(s, mem, ptr, end) : s.createBinary(mem, ptr, end, false));
           if (s.textAsBytes) return void this.#out.push({ type: "message", data: s.createBinary(mem, ptr, end, false), binary: false });
           this.#out.push(info & F_ASCII ? decodeAscii(t, mem, ptr, end) : t.decode(mem, ptr, end));
           return;

@@ -144,7 +144,8 @@ export function handlers(onOpen: (s: BunSocket) => void, onHandshake?: (s: BunSo
       const t = s.data;
       if (!t) return;
       const gate = t.gate;
-      if (!gate) t.ws.driver.receive(d);
+      // Each read is a fresh buffer no one else holds: lent, so large binary messages are views of it.
+      if (!gate) t.ws.driver.receive(d, true);
       else if (gate.push(d)) t.gate = undefined;
     },
     drain: (s) => {
