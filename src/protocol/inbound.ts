@@ -55,9 +55,12 @@ function decodeAscii(t: TextCodec, mem: Uint8Array, ptr: number, end: number): s
  * as views of it, as ws's are views of Node's socket reads, instead of copies of their own. On
  * JavaScriptCore a typed array over 1 000 bytes is malloc'd apart from the GC heap, and a fresh one
  * per message is cold memory: 4 KiB echo on Bun 1.4.5, our JS per message (bench/e2e/bun-inprocess.mjs)
- * spent ~430 of ~790 ns making the message's copy. A kept message keeps its read alive, as in ws.
+ * spent ~430 of ~790 ns making the message's copy. A kept message keeps its read alive, as in ws,
+ * so only where the read is at most LEND_RATIO times the message (ws's 1 KiB message in a 64 KiB
+ * Node read; a Bun read can be 512 KiB).
  */
 const LEND_MIN = 1024;
+const LEND_RATIO = 64;
 
 /** The message's bytes, unmasked in core memory at [ptr, end), as a view of the lent chunk they came from. */
 function lentBinary(s: Settings, mem: Uint8Array, ptr: number, end: number): Uint8Array {
@@ -168,7 +171,7 @@ export class Inbound extends FrameScanner implements FrameSink {
           // The common case: a whole message in one piece, turned into its final form directly and
           // kept as its data alone (events.ts, EventItem): no event object per message.
           const t = s.text;
-          if (this.#binary) return void this.#out.push(len >= LEND_MIN && lent.chunk !== undefined && ptr >= lent.from ? lentBinary(s, mem, ptr, end) : s.createBinary(mem, ptr, end, false));
+          if (this.#binary) return void this.#out.push(len >= LEND_MIN && lent.chunk !== undefined && ptr >= lent.from && lent.chunk.length <= len * LEND_RATIO ? lentBinary(s, mem, ptr, end) : s.createBinary(mem, ptr, end, false));
           if (s.textAsBytes) return void this.#out.push({ type: "message", data: s.createBinary(mem, ptr, end, false), binary: false });
           this.#out.push(info & F_ASCII ? decodeAscii(t, mem, ptr, end) : t.decode(mem, ptr, end));
           return;
