@@ -4,7 +4,11 @@ import { webText, type TextCodec } from "../core/text.js";
 import { DEFAULT_LIMITS, MAX_SIZE_LIMIT } from "./limits.js";
 import type { ExtensionNegotiator } from "./extensions/codec.js";
 
-/** Makes received binary messages; `owned` bytes were made for this message and may be wrapped instead of copied. */
+/**
+ * Makes received binary messages; `owned` bytes may be wrapped instead of copied: made for this
+ * message, or a read given away with receive(bytes, true), where other messages of the same read
+ * are views of the same buffer, so wrap only [start, end) and never transfer or detach it.
+ */
 export type BinaryFactory = (source: Uint8Array, start: number, end: number, owned: boolean) => Uint8Array;
 
 export interface ConnectionOptions {
