@@ -83,6 +83,16 @@ export class FrameScanner {
     );
   }
 
+  /** Whether no frame or fragmented message is under way and no bytes wait: the next push() starts afresh. */
+  protected holdsNothing(): boolean {
+    return this.#live === undefined && this.#tail === undefined;
+  }
+
+  /** Whether this scanner runs on `backend` (the core changes only when a test forces another). */
+  runsOn(backend: CoreBackend): boolean {
+    return this.#backend === backend;
+  }
+
   /**
    * After a header rule was broken: the offending frame's first two bytes (b0 << 8 | b1), or -1.
    * Only meaningful for errors found in a frame header (opcode, RSV, mask, lengths). A prototype
