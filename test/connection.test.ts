@@ -347,6 +347,12 @@ describe.each(["wasm-simd", "js"] as const)("connections sharing options (%s cor
       expect(feed(d, concat(f({ opcode: 1, payload: "fresh" }), f({ opcode: 1, payload: "two", fin: false })))).toMatchObject([{ type: "message", data: "fresh" }]);
       expect(feed(conns[0]!, f({ opcode: 1, payload: "next" }))).toMatchObject([{ type: "message", data: "next" }]);
       expect(feed(d, f({ opcode: 0, payload: "!" }))).toMatchObject([{ type: "message", data: "two!" }]);
+      // One of other options reads by its own (fragments as they come), and they by theirs.
+      const e = Connection.open(role, { fragments: true });
+      e.takeEvents();
+      expect(feed(e, f({ opcode: 1, payload: "own settings" })).map((x) => x.type)).toEqual(["fragment"]);
+      expect(feed(conns[0]!, f({ opcode: 1, payload: "again" }))).toMatchObject([{ type: "message", data: "again" }]);
+      expect(feed(e, f({ opcode: 1, payload: "and again" })).map((x) => x.type)).toEqual(["fragment"]);
     });
   });
 });

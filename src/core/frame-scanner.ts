@@ -88,9 +88,13 @@ export class FrameScanner {
     return this.#live === undefined && this.#tail === undefined;
   }
 
-  /** Whether this scanner runs on `backend` (the core changes only when a test forces another). */
-  runsOn(backend: CoreBackend): boolean {
-    return this.#backend === backend;
+  /**
+   * Whether this scanner reads frames of the peer of this role (server: masked frames), with RSV1 or
+   * not, on `backend` (the core changes only when a test forces another). Its limits are not compared.
+   */
+  fits(server: boolean, rsv1: boolean, backend: CoreBackend): boolean {
+    const c = this.#config[L.S_CONFIG]!;
+    return this.#backend === backend && ((c & L.CONFIG_PEER_MASKS) !== 0) === server && ((c & L.CONFIG_RSV1_ALLOWED) !== 0) === rsv1;
   }
 
   /**

@@ -243,7 +243,7 @@ export class Connection extends Deadlines {
     const controls = Inbound.controls;
     const codec = this.#outbound.codec;
     const failure = inbound.receive(bytes, events, codec, lend);
-    if (inbound.release((this.#flags & C_CLIENT) !== 0, codec)) this.#inbound = undefined;
+    if (inbound.release()) this.#inbound = undefined;
     // Pings and close frames: looked for only when the read held control frames.
     if (Inbound.controls !== controls) for (let i = first; i < events.length; i++) {
       const ev = events[i]!;
