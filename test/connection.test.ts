@@ -314,3 +314,45 @@ describe.each(["wasm-simd", "js"] as const)("Connection (%s core)", (backend) =>
     });
   });
 });
+
+// Connections of one options object share the receiving halves they are not using (issue 19: an idle
+// connection holds none, it borrows one per read): what one has under way stays its own.
+describe.each(["wasm-simd", "js"] as const)("connections sharing options (%s core)", (backend) => {
+  describe.each(["server", "client"] as const)("as %s", (role) => {
+    const f = peer(role);
+    it("each keeps its own message, frame and leftover bytes under way, and its stop, reads interleaved byte by byte", () => {
+      useBackend(backend);
+      const options: ConnectionOptions = {};
+      const conns = [0, 1, 2].map(() => Connection.open(role, options));
+      for (const c of conns) c.takeEvents();
+      const inputs = [
+        concat(f({ opcode: 1, payload: "ab", fin: false }), f({ opcode: 9, payload: "p" }), f({ opcode: 0, payload: "cd" }), f({ opcode: 2, payload: new Uint8Array(300).fill(7) })),
+        concat(f({ opcode: 2, payload: Uint8Array.of(1, 2), fin: false }), f({ opcode: 0, payload: "é", fin: false }), f({ opcode: 0, payload: Uint8Array.of(3) }), f({ opcode: 1, payload: "x".repeat(130) })),
+        concat(f({ opcode: 1, payload: "one" }), f({ opcode: 8, payload: closePayload(1000) }), f({ opcode: 1, payload: "after the close" })),
+      ];
+      const got: ConnectionEvent[][] = [[], [], []];
+      const longest = Math.max(...inputs.map((b) => b.length));
+      for (let i = 0; i < longest; i++) {
+        for (let k = 0; k < 3; k++) {
+          if (i < inputs[k]!.length) conns[k]!.receive(inputs[k]!.subarray(i, i + 1));
+          got[k]!.push(...conns[k]!.takeEvents());
+        }
+      }
+      const shape = (e: ConnectionEvent) => ("data" in e ? [e.type, typeof e.data === "string" ? e.data : Array.from(e.data as Uint8Array).join(",")] : [e.type]);
+      expect(got[0]!.map(shape)).toEqual([["ping", "112"], ["message", "abcd"], ["message", new Array(300).fill(7).join(",")]]);
+      expect(got[1]!.map(shape)).toEqual([["message", [1, 2, 0xc3, 0xa9, 3].join(",")], ["message", "x".repeat(130)]]);
+      expect(got[2]!.map(shape)).toEqual([["message", "one"], ["closing"]]);
+      // A connection opened after them reads from a clean start.
+      const d = Connection.open(role, options);
+      expect(feed(d, concat(f({ opcode: 1, payload: "fresh" }), f({ opcode: 1, payload: "two", fin: false })))).toMatchObject([{ type: "message", data: "fresh" }]);
+      expect(feed(conns[0]!, f({ opcode: 1, payload: "next" }))).toMatchObject([{ type: "message", data: "next" }]);
+      expect(feed(d, f({ opcode: 0, payload: "!" }))).toMatchObject([{ type: "message", data: "two!" }]);
+      // One of other options reads by its own (fragments as they come), and they by theirs.
+      const e = Connection.open(role, { fragments: true });
+      e.takeEvents();
+      expect(feed(e, f({ opcode: 1, payload: "own settings" })).map((x) => x.type)).toEqual(["fragment"]);
+      expect(feed(conns[0]!, f({ opcode: 1, payload: "again" }))).toMatchObject([{ type: "message", data: "again" }]);
+      expect(feed(e, f({ opcode: 1, payload: "and again" })).map((x) => x.type)).toEqual(["fragment"]);
+    });
+  });
+});

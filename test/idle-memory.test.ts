@@ -61,9 +61,10 @@ describe("idle connections", () => {
 // became the connection's base class (one object less) and fields were cut so the others fit
 // smaller cells: the Bun socket, our transport, socket, driver, connection (with its deadlines),
 // inbound and outbound, and the application's 'message' listener (its closure, its scope, the
-// listener list).
+// listener list); 9 once an idle connection holds no inbound (it borrows one per receive and gives
+// it back between messages: 10.0 before).
 describe("idle connections on Bun", () => {
-  it("hold at most 10 JSC objects each (after an echo and a ping, after GC)", async () => {
+  it("hold at most 9 JSC objects each (after an echo and a ping, after GC)", async () => {
     const N = 200;
     const port = await new Promise<number>((r) => {
       const s = new WebSocketServer({ port: 0, host: "127.0.0.1" }, () => {
@@ -103,7 +104,7 @@ describe("idle connections on Bun", () => {
       const perConnection = perType.reduce((sum, [, v]) => sum + v, 0);
       const shown = perType.filter(([, v]) => Math.abs(v) >= 0.05).map(([k, v]) => `${k} ${v.toFixed(2)}`);
       console.log(`Bun: JSC objects per idle connection ${perConnection.toFixed(2)} (${shown.join(", ")}; all objects ${((after.objects - before.objects) / N).toFixed(2)}), heap ${((after.heapSize - before.heapSize) / N).toFixed(0)} B`);
-      expect(perConnection).toBeLessThan(10.5);
+      expect(perConnection).toBeLessThan(9.5);
     } finally {
       for (const c of clients) c.terminate();
       proc.kill();

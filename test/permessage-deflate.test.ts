@@ -332,3 +332,37 @@ describe("engine errors from another bundle", () => {
     expect(c.takeEvents()).toMatchObject([{ type: "error", error: { closeCode: 1007, code: "WS_ERR_INVALID_COMPRESSED_DATA" } }]);
   });
 });
+
+// Connections of one options object share the receiving halves they are not using (issue 19): a
+// compressed connection's inflate context is its codec's, so messages that refer back to earlier
+// ones still inflate, with reads of several connections interleaved byte by byte.
+describe.each([false, true])("connections sharing options, compressed (no context takeover: %s)", (noContext) => {
+  it("inflate each their own messages, one plain connection among them", () => {
+    const params = { serverNoContextTakeover: noContext, clientNoContextTakeover: noContext, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+    const options = {};
+    const servers = [0, 1].map(() => Connection.open("server", options, { codec: new DeflateCodec(params, "server", {}, zlibEngine) }));
+    const plain = Connection.open("server", options);
+    const texts = (k: number) => Array.from({ length: 4 }, (_, i) => `connection ${k}: ${"the same words again and again ".repeat(3 + i)}`);
+    const inputs = [0, 1].map((k) => {
+      const client = Connection.open("client", {}, { codec: new DeflateCodec(params, "client", { threshold: 0 }, zlibEngine) });
+      for (const t of texts(k)) client.send(t);
+      client.sendFragment("in ", { fin: false });
+      client.sendFragment("pieces", { fin: true });
+      return concat(...client.takeOutgoing());
+    });
+    inputs.push(concat(frame({ opcode: 1, payload: "plain ", fin: false, key: KEY }), frame({ opcode: 0, payload: "text", key: KEY })));
+    expect(inputs[0]![0]! & 0x40).toBe(0x40); // compressed
+    const conns = [...servers, plain];
+    for (const c of conns) c.takeEvents();
+    const got: unknown[][] = [[], [], []];
+    for (let i = 0; i < Math.max(...inputs.map((b) => b.length)); i++) {
+      for (let k = 0; k < 3; k++) {
+        if (i < inputs[k]!.length) conns[k]!.receive(inputs[k]!.subarray(i, i + 1));
+        got[k]!.push(...conns[k]!.takeEvents().map((e) => (e.type === "message" ? e.data : e.type)));
+      }
+    }
+    expect(got[0]).toEqual([...texts(0), "in pieces"]);
+    expect(got[1]).toEqual([...texts(1), "in pieces"]);
+    expect(got[2]).toEqual(["plain text"]);
+  });
+});

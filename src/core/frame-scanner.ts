@@ -83,6 +83,20 @@ export class FrameScanner {
     );
   }
 
+  /** Whether no frame or fragmented message is under way and no bytes wait: the next push() starts afresh. */
+  protected holdsNothing(): boolean {
+    return this.#live === undefined && this.#tail === undefined;
+  }
+
+  /**
+   * Whether this scanner reads frames of the peer of this role (server: masked frames), with RSV1 or
+   * not, on `backend` (the core changes only when a test forces another). Its limits are not compared.
+   */
+  fits(server: boolean, rsv1: boolean, backend: CoreBackend): boolean {
+    const c = this.#config[L.S_CONFIG]!;
+    return this.#backend === backend && ((c & L.CONFIG_PEER_MASKS) !== 0) === server && ((c & L.CONFIG_RSV1_ALLOWED) !== 0) === rsv1;
+  }
+
   /**
    * After a header rule was broken: the offending frame's first two bytes (b0 << 8 | b1), or -1.
    * Only meaningful for errors found in a frame header (opcode, RSV, mask, lengths). A prototype
