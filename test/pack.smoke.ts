@@ -21,8 +21,10 @@ const BIN = join(ROOT, "node_modules/.bin");
 // runs it in browsers and service workers) and the split Connection took it to 34 526 bytes. 35 KiB until
 // 2026-12-02 (later): the shared timer wheel that replaced a setTimeout per connection and the shared free
 // list of outgoing buffers (issue 19, ~1 KB: the driver runs in browsers too), and the client's fused
-// masking (~0.4 KB), took it to 35 972.
-const BUDGET = { connectionOnly: 20 * 1024, fullBrowser: 37 * 1024 };
+// masking (~0.4 KB), took it to 35 972. 37 KiB until 2026-12-03: the idle connection's inbound borrowed from a
+// shared free list and large binary messages as views of a lent read (issue 19; +227 B, the Connection is
+// the browser's too) took it to 37 891.
+const BUDGET = { connectionOnly: 20 * 1024, fullBrowser: 38 * 1024 };
 
 const exec = promisify(execFile);
 async function sh(cmd: string, args: string[], cwd: string, timeout = 60_000): Promise<string> {
