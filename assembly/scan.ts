@@ -3,8 +3,8 @@
 // entry per frame piece. A data frame whose payload runs past the region is handed out piece by
 // piece as bytes arrive, so only an incomplete header or control frame is ever left behind.
 
-import { maskInPlace } from "./mask";
-import { isAscii, utf8Validate } from "./utf8";
+import { maskInPlace, rotateKey } from "./mask";
+import { isAscii, unmaskAscii, utf8Validate } from "./utf8";
 import {
   S_CONFIG, S_MAX_FRAME, S_MAX_MESSAGE, S_PHASE, S_REMAINING, S_KEY, S_KEY_OFFSET, S_FRAME_INFO,
   S_FRAME_LEN, S_MSG_OPCODE, S_MSG_COMPRESSED, S_MSG_LEN, S_UTF8, S_CONSUMED, S_COUNT, S_ERROR,
@@ -75,8 +75,17 @@ export function scan(inPtr: usize, inLen: usize, table: usize, tableCap: i32, st
       const avail = min<u32>(remaining, <u32>(end - pos));
       if (avail == 0 && remaining != 0) break;
       const masked = (frameInfo & F_MASKED) != 0;
+      let ascii = false;
       if (msgOpcode == textOp && msgCompressed == 0) {
-        const r = utf8Validate(pos, avail, utf8, masked, key, keyOffset);
+        let r = utf8;
+        if (utf8 == 0 && avail <= ASCII_CHECK_MAX) {
+          // Short text on a code point boundary: unmasked and checked for ASCII in one walk; only
+          // other text goes through the validator (already unmasked).
+          ascii = unmaskAscii(pos, avail, masked ? rotateKey(key, keyOffset) : 0);
+          if (!ascii) r = utf8Validate(pos, avail, 0, false, 0, 0);
+        } else {
+          r = utf8Validate(pos, avail, utf8, masked, key, keyOffset);
+        }
         if (r < 0) { err = ERR_INVALID_UTF8; break; }
         utf8 = r;
       } else if (masked) {
@@ -91,7 +100,7 @@ export function scan(inPtr: usize, inLen: usize, table: usize, tableCap: i32, st
         if (frameInfo & F_FIN) {
           if (msgOpcode == textOp && msgCompressed == 0 && utf8 != 0) { err = ERR_INVALID_UTF8; break; }
           // A short text message whole in this entry: whether it is all ASCII (a cheaper decode).
-          if ((info & (0x0f | F_RSV1 | F_START)) == (1 | F_START) && avail <= ASCII_CHECK_MAX && isAscii(pos, avail)) info |= F_ASCII;
+          if ((info & (0x0f | F_RSV1 | F_START)) == (1 | F_START) && avail <= ASCII_CHECK_MAX && (ascii || (textOp < 0 && isAscii(pos, avail)))) info |= F_ASCII;
           msgOpcode = 0;
         }
         phase = 0;

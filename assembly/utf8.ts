@@ -161,6 +161,45 @@ export function isAscii(ptr: usize, len: usize): bool {
 }
 
 /**
+ * Unmasks [ptr, ptr+len) in place with `k` (the key rotated to `ptr`; 0 leaves the bytes as they
+ * are) and tells whether every byte is ASCII, in one walk: a short text piece starting on a code
+ * point boundary is then known valid without utf8Validate, and F_ASCII needs no second pass.
+ */
+export function unmaskAscii(ptr: usize, len: usize, k: u32): bool {
+  const end = ptr + len;
+  let p = ptr;
+  const kv = i32x4.splat(k);
+  let acc = i8x16.splat(0);
+  while (p + 16 <= end) {
+    const v = v128.xor(v128.load(p), kv);
+    v128.store(p, v);
+    acc = v128.or(acc, v);
+    p += 16;
+  }
+  let tail: u64 = 0;
+  if (p + 8 <= end) {
+    const v = load<u64>(p) ^ ((<u64>k) | ((<u64>k) << 32));
+    store<u64>(p, v);
+    tail = v;
+    p += 8;
+  }
+  if (p + 4 <= end) {
+    const v = load<u32>(p) ^ k;
+    store<u32>(p, v);
+    tail |= <u64>v;
+    p += 4;
+  }
+  while (p < end) {
+    const v = load<u8>(p) ^ <u8>k;
+    store<u8>(p, v);
+    tail |= <u64>v;
+    k = rotr<u32>(k, 8);
+    p++;
+  }
+  return !v128.any_true(v128.and(acc, i8x16.splat(<i8>0x80))) && (tail & 0x8080808080808080) == 0;
+}
+
+/**
  * Validates [ptr, ptr+len) continuing from `state`. If `masked`, first XORs each byte with the
  * key (at `keyOffset`) in place, in the same walk over the bytes.
  */

@@ -158,6 +158,35 @@ describe("WASM scanner equals the reference scanner", () => {
     );
   });
 
+  it("on short text, masked or not, at every length and every place of a multi-byte or invalid sequence", () => {
+    // Text of up to ASCII_CHECK_MAX bytes on a code point boundary is unmasked and checked for ASCII
+    // in one walk (unmaskAscii), other text by the validator: both must agree with the reference,
+    // alone and as the continuation of a sequence the previous fragment left open.
+    const seqs = [[0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80], [0xff], [0xc3], [0xed, 0xa0, 0x80], [0x80]];
+    for (const role of ["server", "client"] as const) {
+      const key = role === "server" ? KEY : undefined;
+      for (const n of [0, 1, 3, 4, 7, 8, 12, 15, 16, 17, 31, 32, 33, 64, 100, ASCII_CHECK_MAX - 1, ASCII_CHECK_MAX]) {
+        const cases: Uint8Array[][] = [[frame({ opcode: 1, payload: new Uint8Array(n).fill(0x61), key })]];
+        for (const seq of seqs) {
+          for (const at of new Set([0, n >> 1, n])) {
+            const p = new Uint8Array(n + seq.length).fill(0x61);
+            p.set(seq, at);
+            cases.push([frame({ opcode: 1, payload: p, key })]);
+            // The same bytes cut after the sequence's first byte: the continuation starts mid-sequence.
+            const cut = at + 1;
+            cases.push([frame({ opcode: 1, fin: false, payload: p.subarray(0, cut), key }), frame({ opcode: 0, payload: p.subarray(cut), key })]);
+          }
+        }
+        for (const c of cases) {
+          const w = run("wasm-simd", c.map((x) => x.slice()), { role });
+          const j = run("js", c.map((x) => x.slice()), { role });
+          expect(w.error).toBe(j.error);
+          expect(w.pieces).toEqual(j.pieces);
+        }
+      }
+    }
+  });
+
   it("never throws or hangs on random garbage", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 2000 }), splits(2000), (bytes, cuts) => {
