@@ -107,6 +107,50 @@ describe("overStreams over a real TCP socket (Duplex.toWeb)", () => {
   });
 });
 
+describe("overStreams when the writable fails", () => {
+  // Found by an outside attack (attack/over-streams.mjs, Node, Deno and Bun alike): a write the
+  // writable refused was only counted as done, so the connection stayed OPEN (or CLOSING) with every
+  // later send lost, for as long as the readable lasted. A refused write is the transport closing.
+  it("closes with 1006 and lets the TCP socket go when a write is refused while the readable goes on", async () => {
+    const wss = new WsServer({ port: 0, host: "127.0.0.1" });
+    cleanups.push(() => wss.close());
+    await new Promise((r) => wss.once("listening", r));
+    const serverClosed = new Promise<number>((r) => wss.on("connection", (ws) => ws.on("close", (code) => r(code))));
+    const port = (wss.address() as AddressInfo).port;
+    const tcp = net.connect(port, "127.0.0.1");
+    cleanups.push(() => tcp.destroy());
+    await new Promise((r) => tcp.once("connect", r));
+    const web = toWeb(tcp);
+    // A tunnel in front of the socket's writable whose far side breaks once the connection is open.
+    const writer = web.writable.getWriter();
+    let broken = false;
+    const writable = new WritableStream<Uint8Array>({
+      write(chunk) {
+        if (broken) throw new Error("tunnel broke");
+        return writer.write(chunk);
+      },
+    });
+    const ws = overStreams({ readable: web.readable, writable }, Connection.client(`ws://127.0.0.1:${port}/`));
+    await new Promise((r) => ws.once("open", () => r(undefined)));
+    broken = true;
+    ws.send("lost");
+    const result = await Promise.race([closed(ws), new Promise((r) => setTimeout(() => r(`still ${ws.readyState}`), 2000))]);
+    expect(result).toEqual([1006, "", false]);
+    // The socket under it was let go: ws's server sees the connection end (1006, no close frame).
+    expect(await serverClosed).toBe(1006);
+  });
+
+  it("closes with 1006 when the other end of a TransformStream pair cancels its readable", async () => {
+    const [a, b] = pipePair();
+    const server = overStreams(b, Connection.open("server"));
+    await new Promise((r) => server.once("open", () => r(undefined)));
+    await a.readable.cancel(new Error("gone"));
+    server.send("after cancel");
+    const result = await Promise.race([closed(server), new Promise((r) => setTimeout(() => r(`still ${server.readyState}`), 2000))]);
+    expect(result).toEqual([1006, "", false]);
+  });
+});
+
 describe("overStreams over a pair of TransformStreams", () => {
   it("both roles of ours, with an asynchronous verifyClient and compressed messages", async () => {
     const [serverEnd, clientEnd] = pipePair();

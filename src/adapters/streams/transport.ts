@@ -65,16 +65,14 @@ export class StreamTransport implements Transport {
     const n = bytes.length;
     this.#pending += n;
     if (n <= SLICE) {
-      const written = () => this.#written(n);
-      this.#writer.write(bytes).then(written, written);
+      this.#writer.write(bytes).then(() => this.#written(n), () => this.#failed(n));
     } else {
       // A writable says nothing of a chunk until all of it is written: a 24 MB chunk to a peer taking
       // 3 MB/s showed no progress for 8 s, and the progress watch dropped the peer as not reading.
       // In slices, each one written counts as taken (the writable queues them, in order).
       for (let off = 0; off < n; off += SLICE) {
         const len = Math.min(SLICE, n - off);
-        const written = () => this.#written(len);
-        this.#writer.write(bytes.subarray(off, off + len)).then(written, written);
+        this.#writer.write(bytes.subarray(off, off + len)).then(() => this.#written(len), () => this.#failed(len));
       }
     }
     // Congested when the writable says so, or when it takes bytes slower than they come: a writable
@@ -94,6 +92,17 @@ export class StreamTransport implements Transport {
       this.#congested = false;
       this.#driver?.drained();
     }
+  }
+
+  /**
+   * A write was refused: the writable errored (its sink threw, the other end cancelled, the socket
+   * under it broke), so nothing more can leave. That is the transport closing, as a reset is: the
+   * connection closes (1006) rather than staying open with every later send lost and its close
+   * frame never sent (it stayed OPEN, or CLOSING, while the readable went on).
+   */
+  #failed(n: number): void {
+    this.#pending -= n;
+    this.destroy();
   }
 
   pending(): number {
