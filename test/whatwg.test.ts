@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer as WsServer } from "ws";
 import type { AddressInfo } from "node:net";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { WebSocketClient, connect, messages } from "../src/node.js";
 
 describe("WHATWG-compatible client and async iteration", () => {
@@ -35,6 +37,67 @@ describe("WHATWG-compatible client and async iteration", () => {
     expect([close.code, close.reason, close.wasClean]).toEqual([4000, "as asked", true]);
     expect(ws.readyState).toBe(ws.CLOSED);
     expect(() => ws.close(1005)).toThrow();
+  });
+
+  // What Chromium does (attack/chromium-whatwg.ts), over a real socket: the on* handlers are listeners
+  // in the order they were set, and each event's target is the socket.
+  it("runs the on* handlers as listeners: in the order added, with the socket as the event's target", async () => {
+    const ws = new WebSocketClient(url);
+    const order: string[] = [];
+    ws.addEventListener("message", (e) => order.push(`first ${e.target === ws}`));
+    ws.onmessage = (e) => order.push(`onmessage ${e.target === ws}`);
+    ws.addEventListener("message", () => order.push("last"));
+    // Setting it again keeps its place; null removes it; a non-function is null.
+    ws.onmessage = (e) => order.push(`onmessage again ${e.target === ws}`);
+    await new Promise((r) => (ws.onopen = r));
+    ws.send("one");
+    await new Promise<void>((r) => ws.addEventListener("message", () => r(), { once: true }));
+    expect(order).toEqual(["first true", "onmessage again true", "last"]);
+    ws.onmessage = null;
+    expect(ws.onmessage).toBe(null);
+    ws.onmessage = "not a function" as unknown as null;
+    expect(ws.onmessage).toBe(null);
+    ws.send("two");
+    await new Promise<void>((r) => ws.addEventListener("message", () => r(), { once: true }));
+    expect(order).toEqual(["first true", "onmessage again true", "last", "first true", "last"]);
+    ws.close();
+    await new Promise((r) => (ws.onclose = r));
+  });
+
+  it("throws SyntaxError for a close reason over 123 bytes, ignores an unknown binaryType, and gives http: URLs as ws:", async () => {
+    const ws = new WebSocketClient(url.replace("ws:", "http:"));
+    // Thrown before anything happens: the socket still opens.
+    let thrown: unknown;
+    try {
+      ws.close(3000, "é".repeat(62));
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(DOMException);
+    expect((thrown as DOMException).name).toBe("SyntaxError");
+    expect(ws.readyState).toBe(ws.CONNECTING);
+    ws.binaryType = "bogus" as "blob";
+    expect(ws.binaryType).toBe("blob");
+    ws.binaryType = "arraybuffer";
+    ws.binaryType = "nodebuffer" as "blob";
+    expect(ws.binaryType).toBe("arraybuffer");
+    expect(ws.url).toBe(`${url}/`);
+    await new Promise((r) => (ws.onopen = r));
+    ws.close(3000, "é".repeat(61) + "x"); // 123 bytes: fine
+    const ev = await new Promise<CloseEvent>((r) => (ws.onclose = (e) => r(e as CloseEvent)));
+    expect(ev.code).toBe(3000);
+  });
+
+  it("a throwing onmessage stops no other listener (in a child process, which reports the exception)", async () => {
+    const fixture = fileURLToPath(new URL("./fixtures/whatwg-throwing-handler.mjs", import.meta.url));
+    const child = spawn(process.execPath, [fixture], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const code = await new Promise((r) => child.on("exit", r));
+    expect(code).toBe(0);
+    const result = JSON.parse(out.trim().split("\n").pop()!);
+    // Both messages reached the listener after the throwing handler, and each exception was reported.
+    expect(result).toEqual({ later: ["a", "b"], uncaught: ["boom a", "boom b"], closed: 1000 });
   });
 
   it("delivers Blobs by default", async () => {

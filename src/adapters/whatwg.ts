@@ -76,13 +76,70 @@ export class WhatwgWebSocket extends EventTarget {
   readonly CLOSING = 2;
   readonly CLOSED = 3;
 
-  binaryType: "arraybuffer" | "blob" = "blob";
-  onopen: Handler = null;
-  onmessage: Handler = null;
-  onerror: Handler = null;
-  onclose: Handler = null;
+  #binaryType: "arraybuffer" | "blob" = "blob";
+  /** As in browsers, a value other than "blob" or "arraybuffer" is ignored. */
+  get binaryType(): "arraybuffer" | "blob" {
+    return this.#binaryType;
+  }
+  set binaryType(type: "arraybuffer" | "blob") {
+    if (type === "blob" || type === "arraybuffer") this.#binaryType = type;
+  }
+
+  // The on* handlers are event listeners, as in browsers (HTML's event handler attributes): the first
+  // non-null value takes its place in the listener list, later values keep that place, null removes it.
+  // So listeners run in the order they were added, each event's target is this object, and a handler
+  // that throws stops no other listener (the exception is reported, as for any listener).
+  #handlers: Record<string, { fn: Handler; listener: (ev: Event) => void }> = {};
+  #handler(type: string): Handler {
+    return this.#handlers[type]?.fn ?? null;
+  }
+  #setHandler(type: string, fn: Handler): void {
+    const value = typeof fn === "function" ? fn : null;
+    const slot = this.#handlers[type];
+    if (slot) {
+      if (value) slot.fn = value;
+      else {
+        this.removeEventListener(type, slot.listener);
+        delete this.#handlers[type];
+      }
+      return;
+    }
+    if (!value) return;
+    const added = { fn: value, listener: (ev: Event) => added.fn?.call(this, ev) };
+    this.#handlers[type] = added;
+    this.addEventListener(type, added.listener);
+  }
+  get onopen(): Handler {
+    return this.#handler("open");
+  }
+  set onopen(fn: Handler) {
+    this.#setHandler("open", fn);
+  }
+  get onmessage(): Handler {
+    return this.#handler("message");
+  }
+  set onmessage(fn: Handler) {
+    this.#setHandler("message", fn);
+  }
+  get onerror(): Handler {
+    return this.#handler("error");
+  }
+  set onerror(fn: Handler) {
+    this.#setHandler("error", fn);
+  }
+  get onclose(): Handler {
+    return this.#handler("close");
+  }
+  set onclose(fn: Handler) {
+    this.#setHandler("close", fn);
+  }
   /** Non-standard: see FragmentEventLike. */
-  onfragment: Handler = null;
+  get onfragment(): Handler {
+    return this.#handler("fragment");
+  }
+  set onfragment(fn: Handler) {
+    this.#setHandler("fragment", fn);
+  }
 
   readonly #socket: EventSocket;
 
@@ -99,7 +156,7 @@ export class WhatwgWebSocket extends EventTarget {
       let out: unknown = data;
       if (isBinary || typeof data !== "string") {
         const copy = ownsBinary ? ownArrayBuffer(data as Uint8Array) : copyBuffer(data as Uint8Array);
-        out = this.binaryType === "blob" && typeof Blob === "function" ? new Blob([copy]) : copy;
+        out = this.#binaryType === "blob" && typeof Blob === "function" ? new Blob([copy]) : copy;
       }
       this.#fire(new MessageEventLike("message", out));
     });
@@ -117,8 +174,6 @@ export class WhatwgWebSocket extends EventTarget {
   #failed = false;
 
   #fire(ev: Event): void {
-    const handler = (this as unknown as Record<string, Handler>)[`on${ev.type}`];
-    handler?.call(this, ev);
     this.dispatchEvent(ev);
   }
 
@@ -142,6 +197,8 @@ export class WhatwgWebSocket extends EventTarget {
 
   close(code?: number, reason?: string): void {
     if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999)) throw new DOMException("close code must be 1000 or 3000–4999", "InvalidAccessError");
+    // As in browsers: a reason over 123 UTF-8 bytes is a SyntaxError, thrown before anything closes.
+    if (reason !== undefined && reason.length > 41 && new TextEncoder().encode(reason).length > 123) throw new DOMException("close reason must be at most 123 UTF-8 bytes", "SyntaxError");
     this.#socket.close(code, reason);
   }
 }

@@ -15,6 +15,16 @@ export class WebSocketClient extends WhatwgWebSocket {
     // binary messages made once, in the ArrayBuffer the application gets (unless it makes its own).
     const own = options.createBinary === undefined;
     const ws = new WebSocket(url, list, { ...options, textAsBytes: false, ...(own ? { createBinary: exactBinary } : {}) });
-    super(String(url), ws as unknown as EventSocket, own);
+    super(urlRecord(url), ws as unknown as EventSocket, own);
   }
+}
+
+/** The url getter's value, as in browsers: the parsed URL, http(s) turned into ws(s) (ws+unix: as given). */
+function urlRecord(url: string | URL): string {
+  const given = String(url);
+  if (!/^(?:https?|wss?):/i.test(given)) return given;
+  const parsed = new URL(given); // valid: new WebSocket() above took it
+  if (parsed.protocol === "http:") parsed.protocol = "ws:";
+  else if (parsed.protocol === "https:") parsed.protocol = "wss:";
+  return parsed.href;
 }
