@@ -1,6 +1,7 @@
 // A Broker over Redis publish/subscribe (the `redis` npm client, node-redis, an optional peer
 // dependency loaded on first use): topic `t` is the Redis channel `${prefix}${t}`. Two connections,
-// a subscriber and a publisher. Each message travels in an envelope: format version, binary flag,
+// a subscriber and a publisher. Each message travels in an envelope: format version, flags (binary;
+// not to be compressed, so the receivers honour publish(…, compress = false) as the sender does),
 // the origin broker's random id (a broker drops its own messages) and the origin's sequence
 // number (a broker drops a message it has already seen from that origin: resent after a
 // reconnection, see below), then the payload bytes.
@@ -34,6 +35,9 @@ export interface RedisBrokerOptions {
 export const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 const HEADER = 18;
 const VERSION = 1;
+/** Envelope flags (byte 1). A receiver of an older version reads bit 0 only, and compresses. */
+const FLAG_BINARY = 1;
+const FLAG_NO_COMPRESS = 2;
 /** Origins remembered for deduplication (the oldest is forgotten beyond this). */
 const MAX_ORIGINS = 65_536;
 
@@ -82,7 +86,7 @@ interface Held {
 }
 
 export class RedisBroker implements Broker {
-  onMessage: ((topic: string, data: Uint8Array, binary: boolean) => void) | undefined;
+  onMessage: ((topic: string, data: Uint8Array, binary: boolean, compress?: boolean) => void) | undefined;
   onError: ((err: Error) => void) | undefined;
   /** This broker's id in the envelopes (16 hex digits). */
   readonly origin: string;
@@ -202,7 +206,7 @@ export class RedisBroker implements Broker {
     this.#sub.unsubscribe(this.#channel(topic), listener, true).catch(() => {});
   }
 
-  publish(topic: string, data: Uint8Array, binary: boolean): boolean {
+  publish(topic: string, data: Uint8Array, binary: boolean, compress = true): boolean {
     if (this.#closed) return false;
     const size = HEADER + data.length;
     if (!this.#pub.isReady && this.#queuedBytes + size > this.#maxQueued) {
@@ -216,7 +220,7 @@ export class RedisBroker implements Broker {
     const envelope = Buffer.allocUnsafe(size);
     const seq = ++this.#seq;
     envelope[0] = VERSION;
-    envelope[1] = binary ? 1 : 0;
+    envelope[1] = (binary ? FLAG_BINARY : 0) | (compress ? 0 : FLAG_NO_COMPRESS);
     envelope.set(this.#originBytes, 2);
     envelope.writeUInt32BE(Math.floor(seq / 0x100000000), 10);
     envelope.writeUInt32BE(seq >>> 0, 14);
@@ -325,7 +329,8 @@ export class RedisBroker implements Broker {
     if (last !== undefined && seq <= last) return; // sent again after a reconnection: seen already
     if (last === undefined && this.#seen.size >= MAX_ORIGINS) this.#seen.delete(this.#seen.keys().next().value!);
     this.#seen.set(origin, seq);
-    this.onMessage?.(topic, message.subarray(HEADER), (message[1]! & 1) === 1);
+    const flags = message[1]!;
+    this.onMessage?.(topic, message.subarray(HEADER), (flags & FLAG_BINARY) !== 0, (flags & FLAG_NO_COMPRESS) === 0);
   }
 }
 

@@ -62,9 +62,9 @@ export class Topics {
     this.#closeOnLimit = options.closeOnBackpressureLimit ?? false;
     const broker = (this.#broker = options.broker);
     if (broker) {
-      broker.onMessage = (topic, data, binary) => {
+      broker.onMessage = (topic, data, binary, compress = true) => {
         const set = this.#subscribers.get(topic);
-        if (set) this.#deliver(set, new PreparedMessage(data, binary, true), undefined);
+        if (set) this.#deliver(set, new PreparedMessage(data, binary, compress), undefined);
       };
       broker.onError = (err) => this.onError?.(err);
     }
@@ -133,7 +133,7 @@ export class Topics {
     const binary = typeof data !== "string";
     const msg = new PreparedMessage(typeof data === "string" ? data : toBytes(data), binary, compress);
     let taken = set ? this.#deliver(set, msg, except) : false;
-    if (this.#broker?.publish(topic, msg.bytes, binary)) taken = true;
+    if (this.#broker?.publish(topic, msg.bytes, binary, compress)) taken = true;
     return taken ? msg.bytes.length : 0;
   }
 

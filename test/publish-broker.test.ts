@@ -1,0 +1,78 @@
+// Servers joined by RedisBrokers against a real redis-server, driven by `ws` clients over real
+// sockets: what a publish promises locally holds across processes (here: servers in one test process,
+// each with its own broker, play the processes). publish(…, compress = false) goes out uncompressed
+// on every server, as it does locally.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import WS from "ws";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer, RedisBroker, type ServerOptions } from "../src/node.js";
+import { RedisServer, redisServerVersion, skipWithoutRedis } from "./helpers/redis.js";
+import { closeServer } from "./helpers/servers.js";
+
+const skip = skipWithoutRedis("publish over RedisBroker tests");
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function until(cond: () => boolean, what: string) {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(cond(), what).toBe(true);
+}
+
+describe.skipIf(skip)(`publish across servers over RedisBroker (${redisServerVersion() ?? "no redis-server"})`, () => {
+  let redis: RedisServer;
+  beforeAll(async () => void (redis = await RedisServer.start()));
+  afterAll(async () => void (await redis?.stop()));
+
+  async function broker() {
+    const b = await RedisBroker.connect(redis.url);
+    cleanups.push(() => b.close());
+    return b;
+  }
+
+  /** A server whose every socket subscribes to "t". */
+  async function server(options: Partial<ServerOptions>) {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", ...options });
+    await new Promise<void>((r) => wss.once("listening", () => r()));
+    cleanups.push(() => closeServer(wss));
+    wss.on("connection", (ws) => ws.subscribe("t"));
+    return { wss, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}` };
+  }
+
+  /** A ws client that records what it receives; resolves once its socket is subscribed. */
+  async function client(s: { wss: WebSocketServer; url: string }, options: WS.ClientOptions = {}) {
+    const before = s.wss.subscriberCount("t");
+    const ws = new WS(s.url, options);
+    cleanups.push(() => ws.terminate());
+    const got: Buffer[] = [];
+    ws.on("message", (data: Buffer) => got.push(data));
+    await new Promise((r) => ws.once("open", r));
+    await until(() => s.wss.subscriberCount("t") > before, "subscribed");
+    return { ws, got };
+  }
+
+  it("publish(…, compress = false) is not compressed by the other processes either", async () => {
+    const deflate = { perMessageDeflate: { serverNoContextTakeover: true, threshold: 0 } };
+    const [ba, bb] = [await broker(), await broker()];
+    const a = await server({ ...deflate, broker: ba });
+    const b = await server({ ...deflate, broker: bb });
+    const local = await client(a, { perMessageDeflate: true });
+    const remote = await client(b, { perMessageDeflate: true });
+    await Promise.all([ba.whenConnected(), bb.whenConnected()]);
+    const payload = "a".repeat(256 * 1024); // deflates to a few hundred bytes
+    const wire = (c: { ws: WS }) => (c.ws as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
+    for (const compress of [true, false]) {
+      const before = [wire(local), wire(remote)];
+      const n = local.got.length;
+      expect(a.wss.publish("t", payload, compress)).toBe(payload.length);
+      await until(() => local.got.length === n + 1 && remote.got.length === n + 1, "both got it");
+      expect(local.got[n]!.toString()).toBe(payload);
+      expect(remote.got[n]!.toString()).toBe(payload);
+      const read = [wire(local) - before[0]!, wire(remote) - before[1]!];
+      // Compressed: well under the payload; not compressed: at least the payload, on both servers.
+      if (compress) for (const r of read) expect(r).toBeLessThan(payload.length / 10);
+      else expect(read.map((r) => r >= payload.length)).toEqual([true, true]);
+    }
+  });
+});
