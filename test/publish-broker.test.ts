@@ -1,7 +1,9 @@
 // Servers joined by RedisBrokers against a real redis-server, driven by `ws` clients over real
 // sockets: what a publish promises locally holds across processes (here: servers in one test process,
 // each with its own broker, play the processes). publish(…, compress = false) goes out uncompressed
-// on every server, as it does locally.
+// on every server, as it does locally. Servers of one process given the same broker (two ports) are
+// one place: each gets the other processes' messages, and each other's, and one's last subscriber
+// leaving does not unsubscribe the other.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WS from "ws";
 import type { AddressInfo } from "node:net";
@@ -74,5 +76,32 @@ describe.skipIf(skip)(`publish across servers over RedisBroker (${redisServerVer
       if (compress) for (const r of read) expect(r).toBeLessThan(payload.length / 10);
       else expect(read.map((r) => r >= payload.length)).toEqual([true, true]);
     }
+  });
+
+  it("servers of one process sharing a broker: each gets the others' publishes and the other processes'", async () => {
+    const shared = await broker();
+    const s1 = await server({ broker: shared });
+    const s2 = await server({ broker: shared });
+    const other = await server({ broker: await broker() }); // another process
+    const [c1, c2, c3] = [await client(s1), await client(s2), await client(other)];
+    const sender = [...s1.wss.clients][0]!;
+    await shared.whenConnected();
+    const texts = (c: { got: Buffer[] }) => c.got.map(String);
+    const all = [c1, c2, c3];
+    other.wss.publish("t", "from the other process");
+    await until(() => all.every((c) => c.got.length === 1), "everyone got the remote publish");
+    s1.wss.publish("t", "from s1");
+    await until(() => all.every((c) => c.got.length === 2), "everyone got s1's publish");
+    sender.publish("t", "ws.publish on s1"); // everyone but the sender
+    await until(() => c2.got.length === 3 && c3.got.length === 3, "the others got ws.publish");
+    for (const c of [c2, c3]) expect(texts(c)).toEqual(["from the other process", "from s1", "ws.publish on s1"]);
+    expect(texts(c1)).toEqual(["from the other process", "from s1"]);
+    // s1's last subscriber leaves: s2's still gets the other process's messages.
+    c1.ws.close();
+    await until(() => s1.wss.subscriberCount("t") === 0, "c1's subscription ended");
+    other.wss.publish("t", "after s1 emptied");
+    await until(() => c2.got.length === 4, "s2's subscriber still gets remote publishes");
+    expect(texts(c2)[3]).toBe("after s1 emptied");
+    expect(texts(c1)).toEqual(["from the other process", "from s1"]);
   });
 });

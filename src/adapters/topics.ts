@@ -46,7 +46,8 @@ export class Topics {
   readonly #members = new WeakMap<Subscriber, Membership>();
   readonly #limit: number;
   readonly #closeOnLimit: boolean;
-  readonly #broker: Broker | undefined;
+  /** The broker, shared with the other servers of this process that were given the same one. */
+  readonly #hub: BrokerHub | undefined;
   /**
    * Subscribers with publishes queued since the last flush (each once: its `publishQueued` flag
    * says it is listed), and whether a flush is scheduled. An array and a flag, not a Set: adding to
@@ -60,14 +61,7 @@ export class Topics {
   constructor(options: TopicOptions = {}) {
     this.#limit = options.backpressureLimit ?? DEFAULT_BACKPRESSURE_LIMIT;
     this.#closeOnLimit = options.closeOnBackpressureLimit ?? false;
-    const broker = (this.#broker = options.broker);
-    if (broker) {
-      broker.onMessage = (topic, data, binary, compress = true) => {
-        const set = this.#subscribers.get(topic);
-        if (set) this.#deliver(set, new PreparedMessage(data, binary, compress), undefined);
-      };
-      broker.onError = (err) => this.onError?.(err);
-    }
+    if (options.broker) this.#hub = BrokerHub.of(options.broker, this);
   }
 
   subscribe(s: Subscriber, topic: string): void {
@@ -78,7 +72,7 @@ export class Topics {
     let set = this.#subscribers.get(topic);
     if (!set) {
       this.#subscribers.set(topic, (set = new Set()));
-      this.#broker?.subscribe(topic);
+      this.#hub?.join(this, topic);
     }
     set.add(s);
   }
@@ -91,7 +85,7 @@ export class Topics {
     set.delete(s);
     if (set.size === 0) {
       this.#subscribers.delete(topic);
-      this.#broker?.unsubscribe(topic);
+      this.#hub?.leave(this, topic);
     }
   }
 
@@ -129,12 +123,24 @@ export class Topics {
   publish(topic: string, data: PublishData, compress = true, except?: Subscriber): number {
     topic = String(topic);
     const set = this.#subscribers.get(topic);
-    if (!set && !this.#broker) return 0;
+    const hub = this.#hub;
+    if (!set && !hub) return 0;
     const binary = typeof data !== "string";
     const msg = new PreparedMessage(typeof data === "string" ? data : toBytes(data), binary, compress);
     let taken = set ? this.#deliver(set, msg, except) : false;
-    if (this.#broker?.publish(topic, msg.bytes, binary, compress)) taken = true;
+    if (hub) {
+      // The other servers of this process that share the broker: it does not echo our own messages.
+      const servers = hub.servers(topic);
+      if (servers && servers.size > (set ? 1 : 0)) for (const t of servers) if (t !== this && t.deliverLocal(topic, msg)) taken = true;
+      if (hub.broker.publish(topic, msg.bytes, binary, compress)) taken = true;
+    }
     return taken ? msg.bytes.length : 0;
+  }
+
+  /** A message published elsewhere (another process, or another server sharing the broker) for our subscribers of `topic`. */
+  deliverLocal(topic: string, msg: PreparedMessage): boolean {
+    const set = this.#subscribers.get(topic);
+    return set ? this.#deliver(set, msg, undefined) : false;
   }
 
   /** Queues the message for the local subscribers but `except`; true if any took it. */
@@ -181,6 +187,65 @@ export class Topics {
     const m: Membership = { topics: new Set(), dropped: 0 };
     this.#members.set(s, m);
     return m;
+  }
+}
+
+/**
+ * The servers of one process given the same broker (say, two ports, or HTTP/1.1 and HTTP/2 servers):
+ * a message from another process reaches every one of them, one's publish reaches the others'
+ * subscribers here (the broker drops its own messages), the broker is subscribed to a topic while
+ * any of them has a subscriber to it, and its errors are reported by each of them. Servers are held
+ * only while they have subscribers (for errors, weakly), so a server dropped leaves nothing behind.
+ */
+class BrokerHub {
+  static readonly #hubs = new WeakMap<Broker, BrokerHub>();
+  readonly #byTopic = new Map<string, Set<Topics>>();
+  readonly #servers = new Set<WeakRef<Topics>>();
+
+  static of(broker: Broker, topics: Topics): BrokerHub {
+    let hub = BrokerHub.#hubs.get(broker);
+    if (!hub) BrokerHub.#hubs.set(broker, (hub = new BrokerHub(broker)));
+    hub.#servers.add(new WeakRef(topics));
+    return hub;
+  }
+
+  private constructor(readonly broker: Broker) {
+    broker.onMessage = (topic, data, binary, compress = true) => {
+      const servers = this.#byTopic.get(topic);
+      if (!servers) return;
+      const msg = new PreparedMessage(data, binary, compress);
+      for (const t of servers) t.deliverLocal(topic, msg);
+    };
+    broker.onError = (err) => {
+      for (const ref of this.#servers) {
+        const t = ref.deref();
+        if (t) t.onError?.(err);
+        else this.#servers.delete(ref);
+      }
+    };
+  }
+
+  /** The servers here with a subscriber to `topic`. */
+  servers(topic: string): Set<Topics> | undefined {
+    return this.#byTopic.get(topic);
+  }
+
+  /** `t` has its first subscriber to `topic`. */
+  join(t: Topics, topic: string): void {
+    let servers = this.#byTopic.get(topic);
+    if (!servers) {
+      this.#byTopic.set(topic, (servers = new Set()));
+      this.broker.subscribe(topic);
+    }
+    servers.add(t);
+  }
+
+  /** `t` has no subscriber to `topic` left. */
+  leave(t: Topics, topic: string): void {
+    const servers = this.#byTopic.get(topic);
+    if (!servers?.delete(t) || servers.size > 0) return;
+    this.#byTopic.delete(topic);
+    this.broker.unsubscribe(topic);
   }
 }
 
