@@ -79,6 +79,20 @@ describe("publish/subscribe (Node server)", () => {
     expect(a.got).toEqual([]);
   });
 
+  it("subscriptions end with the connection even after ws.removeAllListeners()", async () => {
+    const { wss, sockets, url } = await server();
+    const a = await client(url, wss);
+    const b = await client(url, wss);
+    const gone = sockets[1]!;
+    gone.removeAllListeners(); // the server's own 'close' listener goes too
+    b.ws.close();
+    await until(() => gone.readyState === NodeWebSocket.CLOSED, "b's server socket closed");
+    expect(gone.subscriptions).toEqual([]);
+    expect(wss.subscriberCount("room")).toBe(1); // a closed socket is no subscriber (nor held by the topic)
+    wss.publish("room", "after");
+    await until(() => a.got.length === 1, "a got it");
+  });
+
   it("a client socket has no topics", () => {
     const c = new NodeWebSocket("ws://127.0.0.1:1");
     c.on("error", () => {});

@@ -286,6 +286,9 @@ export class WebSocket extends SocketFacade(EventEmitter as new () => EventEmitt
     if (this._closeEmitted) return;
     this._closeEmitted = true;
     this._readyState = CLOSED;
+    // Subscriptions end with the connection whatever listeners are left: a server's 'close' listener
+    // (which also untracks the client, as ws's does) goes with ws.removeAllListeners().
+    this._topics?.leave(this);
     this.emit("close", code, reason ? Buffer.from(reason) : EMPTY, wasClean);
   }
 
