@@ -3,8 +3,11 @@
 // each with its own broker, play the processes). publish(…, compress = false) goes out uncompressed
 // on every server, as it does locally. Servers of one process given the same broker (two ports) are
 // one place: each gets the other processes' messages, and each other's, and one's last subscriber
-// leaving does not unsubscribe the other.
+// leaving does not unsubscribe the other. Servers made and dropped with one broker leave nothing
+// behind once collected.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 import WS from "ws";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, RedisBroker, type ServerOptions } from "../src/node.js";
@@ -103,5 +106,35 @@ describe.skipIf(skip)(`publish across servers over RedisBroker (${redisServerVer
     await until(() => c2.got.length === 4, "s2's subscriber still gets remote publishes");
     expect(texts(c2)[3]).toBe("after s1 emptied");
     expect(texts(c1)).toEqual(["from the other process", "from s1"]);
+  });
+
+  it("servers made and dropped in a loop with one broker leave nothing behind (heap after GC)", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const shared = await broker();
+    const live = await server({ broker: shared });
+    const c = await client(live);
+    await shared.whenConnected();
+    const heap = async () => {
+      for (let i = 0; i < 4; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 10)); // finalizers run between turns
+      }
+      return process.memoryUsage().heapUsed;
+    };
+    const N = 100_000;
+    const before = await heap();
+    for (let i = 0; i < N; i++) {
+      new WebSocketServer({ noServer: true, broker: shared }).close();
+      if (i % 10_000 === 0) await new Promise((r) => setImmediate(r));
+    }
+    const perServer = ((await heap()) - before) / N;
+    // Before the fix: 59 B per server stayed (the hub's references to collected servers); now ~1 B.
+    expect(perServer).toBeLessThan(15);
+    // The server kept still gets the other processes' messages.
+    const other = await server({ broker: await broker() });
+    other.wss.publish("t", "after the loop");
+    await until(() => c.got.length === 1, "the live server's subscriber got the remote publish");
+    expect(String(c.got[0])).toBe("after the loop");
   });
 });

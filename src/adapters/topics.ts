@@ -201,11 +201,18 @@ class BrokerHub {
   static readonly #hubs = new WeakMap<Broker, BrokerHub>();
   readonly #byTopic = new Map<string, Set<Topics>>();
   readonly #servers = new Set<WeakRef<Topics>>();
+  /**
+   * A server collected leaves #servers: servers made and dropped with one broker kept 59 B each for
+   * good otherwise (11 MiB after 200 000), as they left only when an error was reported.
+   */
+  readonly #collected = new FinalizationRegistry<WeakRef<Topics>>((ref) => this.#servers.delete(ref));
 
   static of(broker: Broker, topics: Topics): BrokerHub {
     let hub = BrokerHub.#hubs.get(broker);
     if (!hub) BrokerHub.#hubs.set(broker, (hub = new BrokerHub(broker)));
-    hub.#servers.add(new WeakRef(topics));
+    const ref = new WeakRef(topics);
+    hub.#servers.add(ref);
+    hub.#collected.register(topics, ref);
     return hub;
   }
 
