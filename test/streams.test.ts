@@ -105,6 +105,29 @@ describe("overStreams over a real TCP socket (Duplex.toWeb)", () => {
     expect(got).toEqual(["hello", [7, 8]]);
     expect([ws.protocol, ws.extensions]).toEqual(["v1", "permessage-deflate"]);
   });
+
+  it("server role: a close from ws's client while a large send is queued: the send and the close reply both arrive (1000)", async () => {
+    const serverCloses: Promise<[number, string, boolean]>[] = [];
+    const server = net.createServer((socket) => {
+      const ws = overStreams(toWeb(socket), Connection.server());
+      ws.on("message", () => ws.send(new Uint8Array(8 << 20).fill(5)));
+      serverCloses.push(closed(ws));
+    });
+    cleanups.push(() => server.close());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const client = new WsClient(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    await new Promise((r, j) => (client.once("open", r), client.once("error", j)));
+    const got: number[] = [];
+    client.on("message", (data: Buffer) => got.push(data.length));
+    const clientClosed = new Promise<number>((r) => client.once("close", r));
+    client.send("go");
+    client.close(1000);
+    // Before: end() cancelled the readable at once, which destroyed the TCP socket under it with the
+    // 8 MB and the close reply still queued: ws's client got nothing and 1006.
+    expect(await clientClosed).toBe(1000);
+    expect(got).toEqual([8 << 20]);
+    expect(await serverCloses[0]).toEqual([1000, "", true]);
+  });
 });
 
 describe("overStreams when the writable fails", () => {

@@ -110,8 +110,11 @@ export class StreamTransport implements Transport {
   }
 
   end(): void {
-    this.#writer.close().catch(() => {});
-    this.#reader.cancel().catch(() => {});
+    // The reader is cancelled once what was written has left: cancelling a Duplex.toWeb readable
+    // destroys the socket under it, which dropped a large send still queued and the close reply
+    // (the peer saw 1006 and no message).
+    const cancel = () => void this.#reader.cancel().catch(() => {});
+    this.#writer.close().then(cancel, cancel);
   }
 
   destroy(): void {
