@@ -189,6 +189,13 @@ describe.each(["node", "deno", "bun"])("a %s server whose 'drain' listener throw
     const { port, proc, printed, seen } = await listening(runtime, "test/fixtures/drain-throw-server.mjs");
     try {
       const ws = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+      // The server's send must wait for 'drain': the client reads nothing for its first 300 ms, and
+      // 16 MiB is more than the loopback buffers take (with a 4 MiB send read at once, Bun's write
+      // often took all of it, no 'drain' came, and the test failed as "not reported").
+      ws.once("open", () => {
+        ws.pause();
+        setTimeout(() => ws.resume(), 300);
+      });
       const got: number[] = [];
       ws.on("message", (d: Buffer) => got.push(d.length));
       let closed: number | "open" = "open";
@@ -200,7 +207,7 @@ describe.each(["node", "deno", "bun"])("a %s server whose 'drain' listener throw
       // A close that comes late is still caught: the socket must stay open a little longer.
       await new Promise((r) => setTimeout(r, 300));
       ws.terminate();
-      expect({ got, closed, reported: seen.text.includes("uncaught drain boom") }).toEqual({ got: [4 << 20, 5], closed: "open", reported: true });
+      expect({ got, closed, reported: seen.text.includes("uncaught drain boom") }).toEqual({ got: [16 << 20, 5], closed: "open", reported: true });
     } finally {
       proc.kill();
       await printed;
