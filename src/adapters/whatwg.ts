@@ -109,36 +109,26 @@ export class WhatwgWebSocket extends EventTarget {
     this.#handlers[type] = added;
     this.addEventListener(type, added.listener);
   }
-  get onopen(): Handler {
-    return this.#handler("open");
-  }
-  set onopen(fn: Handler) {
-    this.#setHandler("open", fn);
-  }
-  get onmessage(): Handler {
-    return this.#handler("message");
-  }
-  set onmessage(fn: Handler) {
-    this.#setHandler("message", fn);
-  }
-  get onerror(): Handler {
-    return this.#handler("error");
-  }
-  set onerror(fn: Handler) {
-    this.#setHandler("error", fn);
-  }
-  get onclose(): Handler {
-    return this.#handler("close");
-  }
-  set onclose(fn: Handler) {
-    this.#setHandler("close", fn);
-  }
+  declare onopen: Handler;
+  declare onmessage: Handler;
+  declare onerror: Handler;
+  declare onclose: Handler;
   /** Non-standard: see FragmentEventLike. */
-  get onfragment(): Handler {
-    return this.#handler("fragment");
-  }
-  set onfragment(fn: Handler) {
-    this.#setHandler("fragment", fn);
+  declare onfragment: Handler;
+  static {
+    // One accessor pair per handler, on the prototype, as WebIDL attributes are.
+    for (const type of ["open", "message", "error", "close", "fragment"]) {
+      Object.defineProperty(this.prototype, `on${type}`, {
+        get(this: WhatwgWebSocket): Handler {
+          return this.#handler(type);
+        },
+        set(this: WhatwgWebSocket, fn: Handler) {
+          this.#setHandler(type, fn);
+        },
+        enumerable: true,
+        configurable: true,
+      });
+    }
   }
 
   readonly #socket: EventSocket;
