@@ -127,7 +127,7 @@ export class BunTransport implements Transport {
     if (this.gone) return false;
     this.gone = true;
     queueMicrotask(() => {
-      (this.s.terminate ?? this.s.end).call(this.s);
+      this.destroy();
       this.ws.driver.transportClosed();
     });
     return false;
